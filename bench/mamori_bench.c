@@ -1,0 +1,303 @@
+/*
+ * mamori_bench.c - load generator for mamorid, simulating many agents in
+ * one process.  It talks only to the server address in the enrollment
+ * string it is given (run it against a server on loopback) and stops by
+ * itself.
+ *
+ *   mamori-bench enroll --string S --count N [--threads T]
+ *       N enrollments (key, CSR, TLS, token, certificate); prints the rate.
+ *   mamori-bench idle --string S --count N --server-pid PID [--hold SEC]
+ *       enrolls N agents, connects them all with mutual TLS, says hello,
+ *       holds them idle, and prints the server's resident memory before and
+ *       after, per connected agent.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "agent.h"
+#include "enroll_string.h"
+#include "err.h"
+#include "pki.h"
+#include "wire.h"
+
+#define BENCH_MAX_AGENTS 100000
+
+struct sim_agent {
+	EVP_PKEY *key;
+	X509 *cert;
+	X509 *ca;
+	SSL *ssl;
+	int fd;
+};
+
+struct enroll_job {
+	const struct mamori_enroll_info *info;
+	struct sim_agent *agents;
+	size_t from, to;
+	size_t failed;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+print_machine(void)
+{
+	struct utsname u;
+	char line[256], model[256] = "unknown";
+	FILE *f;
+
+	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "model name", 10) == 0) {
+				char *c = strchr(line, ':');
+
+				if (c != NULL) {
+					snprintf(model, sizeof(model), "%s",
+					    c + 2);
+					model[strcspn(model, "\n")] = '\0';
+				}
+				break;
+			}
+		}
+		fclose(f);
+	}
+	uname(&u);
+	printf("machine: %s %s, %ld cores, %s\n", u.sysname, u.release,
+	    sysconf(_SC_NPROCESSORS_ONLN), model);
+}
+
+static long
+rss_kib(long pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+static void *
+enroll_worker(void *arg)
+{
+	struct enroll_job *job = arg;
+	char why[512], id[MAMORI_AGENT_ID_LEN + 1];
+	size_t i;
+
+	for (i = job->from; i < job->to; i++) {
+		struct sim_agent *a = &job->agents[i];
+
+		if (mamori_key_generate(&a->key) != 0 ||
+		    mamori_enroll_exchange(job->info, a->key, "bench", &a->cert,
+		    &a->ca, id, why, sizeof(why)) != 0) {
+			if (job->failed++ == 0)
+				fprintf(stderr, "enroll: %s\n", why);
+		}
+	}
+	return NULL;
+}
+
+static int
+enroll_all(const struct mamori_enroll_info *info, struct sim_agent *agents,
+    size_t n, unsigned threads)
+{
+	struct enroll_job jobs[64];
+	pthread_t tids[64];
+	size_t failed = 0, per;
+	unsigned t;
+	double t0, dt;
+
+	if (threads == 0 || threads > 64)
+		threads = 1;
+	per = (n + threads - 1) / threads;
+	t0 = now_s();
+	for (t = 0; t < threads; t++) {
+		jobs[t].info = info;
+		jobs[t].agents = agents;
+		jobs[t].from = t * per < n ? t * per : n;
+		jobs[t].to = (t + 1) * per < n ? (t + 1) * per : n;
+		jobs[t].failed = 0;
+		pthread_create(&tids[t], NULL, enroll_worker, &jobs[t]);
+	}
+	for (t = 0; t < threads; t++) {
+		pthread_join(tids[t], NULL);
+		failed += jobs[t].failed;
+	}
+	dt = now_s() - t0;
+	printf("enrollments: %zu in %.2f s = %.0f per second (%u client "
+	    "threads, %zu failed)\n", n, dt, (double)n / dt, threads, failed);
+	return failed == 0 ? 0 : 1;
+}
+
+static int
+connect_agent(SSL_CTX *ctx, const char *server, struct sim_agent *a)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__Hello hello = MAMORI__HELLO__INIT;
+	struct mamori_buf b;
+	uint8_t hdr[4], body[4096];
+	uint32_t len;
+	size_t got;
+	char why[256];
+	int r = 1;
+
+	if (mamori_tcp_connect(server, 10, &a->fd, why, sizeof(why)) != 0) {
+		fprintf(stderr, "connect: %s\n", why);
+		return 1;
+	}
+	if ((a->ssl = SSL_new(ctx)) == NULL ||
+	    mamori_tls_client_setup(a->ssl) != 0 ||
+	    SSL_use_certificate(a->ssl, a->cert) != 1 ||
+	    SSL_use_PrivateKey(a->ssl, a->key) != 1 ||
+	    SSL_set_fd(a->ssl, a->fd) != 1 || SSL_connect(a->ssl) != 1)
+		return 1;
+	hello.agent_version = (char *)(uintptr_t)"bench";
+	env.body_case = MAMORI__ENVELOPE__BODY_HELLO;
+	env.hello = &hello;
+	mamori_buf_init(&b, 4096);
+	if (mamori_frame_encode(&env, &b) == 0 &&
+	    SSL_write_ex(a->ssl, b.data, b.len, &got) == 1 &&
+	    SSL_read_ex(a->ssl, hdr, 4, &got) == 1 && got == 4 &&
+	    mamori_frame_length(hdr, sizeof(body), &len) == 0 &&
+	    SSL_read_ex(a->ssl, body, len, &got) == 1)
+		r = 0;
+	mamori_buf_free(&b);
+	return r;
+}
+
+static int
+idle(const struct mamori_enroll_info *info, struct sim_agent *agents,
+    size_t n, long pid, unsigned hold)
+{
+	struct mamori_agent_state st;
+	SSL_CTX *ctx = NULL;
+	long before, after;
+	size_t i, ok = 0;
+	double t0, dt;
+
+	memset(&st, 0, sizeof(st));
+	before = rss_kib(pid);
+	/* One context for all: trust the fleet CA, per-connection identity. */
+	st.ca = agents[0].ca;
+	st.cert = agents[0].cert;
+	st.key = agents[0].key;
+	if (mamori_tls_run_ctx(&st, &ctx) != 0)
+		return 1;
+	t0 = now_s();
+	for (i = 0; i < n; i++)
+		if (agents[i].cert != NULL &&
+		    connect_agent(ctx, info->server, &agents[i]) == 0)
+			ok++;
+	dt = now_s() - t0;
+	printf("connected: %zu of %zu agents in %.2f s (%.0f handshakes per "
+	    "second)\n", ok, n, dt, (double)ok / dt);
+	sleep(hold);
+	after = rss_kib(pid);
+	printf("server RSS: %ld KiB before, %ld KiB with %zu idle agents: "
+	    "%.1f KiB per idle agent\n", before, after, ok,
+	    ok > 0 ? (double)(after - before) / (double)ok : 0.0);
+	for (i = 0; i < n; i++) {
+		if (agents[i].ssl != NULL)
+			SSL_free(agents[i].ssl);
+		if (agents[i].fd > 0)
+			close(agents[i].fd);
+	}
+	SSL_CTX_free(ctx);
+	return ok == n ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"string", required_argument, NULL, 's'},
+		{"count", required_argument, NULL, 'n'},
+		{"threads", required_argument, NULL, 't'},
+		{"server-pid", required_argument, NULL, 'p'},
+		{"hold", required_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mamori_enroll_info info;
+	struct sim_agent *agents;
+	struct rlimit rl;
+	const char *cmd, *string = NULL;
+	uint64_t count = 100, threads = 2, pid = 0, hold = 3;
+	size_t i;
+	int c, r;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: mamori-bench enroll|idle --string S "
+		    "--count N [--threads T] [--server-pid PID] [--hold SEC]\n");
+		return 2;
+	}
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': string = optarg; break;
+		case 'n':
+			if (mamori_parse_u64(optarg, 1, BENCH_MAX_AGENTS,
+			    &count) != 0)
+				return 2;
+			break;
+		case 't':
+			if (mamori_parse_u64(optarg, 1, 64, &threads) != 0)
+				return 2;
+			break;
+		case 'p':
+			if (mamori_parse_u64(optarg, 1, 1 << 30, &pid) != 0)
+				return 2;
+			break;
+		case 'H':
+			if (mamori_parse_u64(optarg, 0, 3600, &hold) != 0)
+				return 2;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (string == NULL || mamori_enroll_string_decode(string, &info) != 0) {
+		fprintf(stderr, "mamori-bench: give a valid --string from "
+		    "`mamori token create --uses N`\n");
+		return 2;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	print_machine();
+	if ((agents = calloc(count, sizeof(*agents))) == NULL)
+		return 1;
+	r = enroll_all(&info, agents, count, (unsigned)threads);
+	if (r == 0 && strcmp(cmd, "idle") == 0)
+		r = idle(&info, agents, count, (long)pid, (unsigned)hold);
+	for (i = 0; i < count; i++) {
+		EVP_PKEY_free(agents[i].key);
+		X509_free(agents[i].cert);
+		X509_free(agents[i].ca);
+	}
+	free(agents);
+	return r;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs mamori's benchmarks against a server on loopback and prints the
+# numbers.  Usage: bash bench/run.sh [BUILD_DIR]   (default: build)
+# Each run uses a fresh temporary server home and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bin=$(realpath "$build")
+tmp=$(mktemp -d /tmp/mamori-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_server() { # name
+  local h=$tmp/$1 p
+  p=$(port)
+  "$bin/src/cli/mamori" init --home "$h" --key-file "$h.key" >/dev/null
+  "$bin/src/server/mamorid" --home "$h" --key-file "$h.key" --listen "127.0.0.1:$p" \
+    >"$h.log" 2>&1 &
+  pids+=($!)
+  server_pid=$!
+  for _ in $(seq 100); do "$bin/src/cli/mamori" --home "$h" status >/dev/null 2>&1 && break; sleep 0.1; done
+  home=$h
+}
+
+echo "== enrollment rate (1,000 agents, one server)"
+start_server enroll
+tok=$("$bin/src/cli/mamori" --home "$home" token create --uses 1000 | tail -n 1)
+"$bin/bench/mamori-bench" enroll --string "$tok" --count 1000 --threads 2
+
+for n in 1000 10000; do
+  echo "== server memory with $n idle agents"
+  start_server "idle$n"
+  tok=$("$bin/src/cli/mamori" --home "$home" token create --uses "$n" | tail -n 1)
+  "$bin/bench/mamori-bench" idle --string "$tok" --count "$n" --threads 2 \
+    --server-pid "$server_pid" --hold 3
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+done
+
+echo "== agent idle cost (60 s connected, this host's real inventory)"
+start_server agent
+tok=$("$bin/src/cli/mamori" --home "$home" token create | tail -n 1)
+"$bin/src/agent/mamori-agent" enroll --state "$tmp/agent" "$tok" >/dev/null
+"$bin/src/agent/mamori-agent" run --state "$tmp/agent" >"$tmp/agent.log" 2>&1 &
+apid=$!
+pids+=($apid)
+sleep 5   # connected, first inventory sent
+ticks=$(getconf CLK_TCK)
+cpu0=$(awk '{print $14+$15}' "/proc/$apid/stat")
+sleep 60
+cpu1=$(awk '{print $14+$15}' "/proc/$apid/stat")
+rss=$(awk '/VmRSS/{print $2}' "/proc/$apid/status")
+hwm=$(awk '/VmHWM/{print $2}' "/proc/$apid/status")
+python3 - "$cpu0" "$cpu1" "$ticks" "$rss" "$hwm" <<'PY'
+import sys
+c0, c1, hz, rss, hwm = map(int, sys.argv[1:])
+print("agent idle: RSS %d KiB (peak %d KiB), CPU %.3f%% of one core over 60 s"
+      % (rss, hwm, 100.0 * (c1 - c0) / hz / 60))
+PY

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what mamori needs to build and test on Debian 12, as root.
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # libraries (README says why each is there)
+  libssl-dev libevent-dev libsqlite3-dev libprotobuf-c-dev
+  protobuf-c-compiler libjansson-dev libcmocka-dev
+  # fuzzing and sanitizers
+  clang libclang-rt-14-dev
+  # integration tests: the interpreter, the real tools they compare with
+  python3 iproute2 openssl sqlite3 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${missing[*]}; run this script as root" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps: all build and test dependencies are present"

@@ -1,0 +1,210 @@
+/*
+ * main.c - mamori-agent's command line: enroll, run, inventory, status.
+ *
+ * Exit codes: 0 success, 1 runtime failure (one line on stderr says what
+ * and what to do), 2 bad usage.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "err.h"
+#include "inventory.h"
+#include "log.h"
+#include "pbjson.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mamori-agent enroll --state DIR [--force] STRING\n"
+	    "       mamori-agent run --state DIR [--inventory-interval DUR]\n"
+	    "                        [--max-backoff DUR] [--inventory-root DIR]"
+	    " [--verbose]\n"
+	    "       mamori-agent inventory [--json] [--inventory-root DIR]\n"
+	    "       mamori-agent status --state DIR [--json]\n"
+	    "\n"
+	    "  enroll     make this machine's key and enroll it with the server\n"
+	    "             named in STRING (from `mamori token create`)\n"
+	    "  run        stay connected to the server and report inventory\n"
+	    "  inventory  print what this machine would report\n"
+	    "  status     print this agent's enrollment\n"
+	    "\n"
+	    "  --inventory-interval DUR  how often to look for inventory\n"
+	    "                            changes (default 10m)\n"
+	    "  --max-backoff DUR         longest wait between reconnects "
+	    "(default 5m)\n"
+	    "  --inventory-root DIR      read host files under DIR instead of "
+	    "/\n"
+	    "                            (for recorded fixtures)\n");
+}
+
+static int
+bad_usage(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "mamori-agent: %s; see mamori-agent %s--help\n", msg,
+	    cmd);
+	return 2;
+}
+
+static int
+print_inventory(const struct mamori_collect_ctx *cctx, int json)
+{
+	const struct mamori_inv_category *cats;
+	Mamori__Inventory *inv = NULL;
+	ProtobufCMessage **items;
+	size_t ncat, i, n;
+	json_t *j;
+	char *text;
+	int r;
+
+	if ((r = mamori_inventory_collect(cctx, &inv)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot collect the inventory: "
+		    "%s\n", mamori_strerror(r));
+		return 1;
+	}
+	if (json) {
+		j = mamori_pb_to_json(&inv->base);
+		text = j == NULL ? NULL : json_dumps(j, JSON_INDENT(2));
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(j);
+	} else {
+		cats = mamori_inv_categories(&ncat);
+		for (i = 0; i < ncat; i++) {
+			n = mamori_inv_items(inv, &cats[i], &items);
+			printf("%-28s %zu\n", cats[i].title, n);
+		}
+	}
+	mamori_inventory_free(inv);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"force", no_argument, NULL, 'f'},
+		{"inventory-interval", required_argument, NULL, 'i'},
+		{"max-backoff", required_argument, NULL, 'b'},
+		{"inventory-root", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mamori_agent_options opt;
+	struct mamori_agent_state st;
+	const char *cmd, *state = NULL;
+	char why[512], fp[MAMORI_FP_STRLEN];
+	int c, force = 0, json = 0, r;
+	enum mamori_log_level level = MAMORI_LOG_INFO;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.inventory_interval = MAMORI_INVENTORY_INTERVAL_DEFAULT;
+	opt.max_backoff = MAMORI_BACKOFF_MAX_DEFAULT;
+	opt.collect.root = "";
+	opt.collect.live = 1;
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
+	    strcmp(cmd, "inventory") != 0 && strcmp(cmd, "status") != 0)
+		return bad_usage("", "unknown command");
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			state = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'i':
+			if (mamori_parse_duration(optarg,
+			    &opt.inventory_interval) != 0 ||
+			    opt.inventory_interval == 0)
+				return bad_usage("", "--inventory-interval "
+				    "takes a duration such as 10m");
+			break;
+		case 'b':
+			if (mamori_parse_duration(optarg, &opt.max_backoff) !=
+			    0 || opt.max_backoff == 0)
+				return bad_usage("", "--max-backoff takes a "
+				    "duration such as 5m");
+			break;
+		case 'r':
+			opt.collect.root = optarg;
+			opt.collect.live = 0;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'v':
+			level = MAMORI_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return bad_usage("", "unknown option");
+		}
+	}
+	mamori_log_init("mamori-agent", level);
+	if (strcmp(cmd, "inventory") == 0) {
+		if (optind != argc)
+			return bad_usage("", "inventory takes no argument");
+		return print_inventory(&opt.collect, json);
+	}
+	if (state == NULL)
+		return bad_usage("", "--state DIR is required");
+	opt.state_dir = state;
+	if (strcmp(cmd, "enroll") == 0) {
+		if (optind != argc - 1)
+			return bad_usage("", "enroll takes exactly one "
+			    "enrollment string");
+		return mamori_agent_enroll(state, argv[optind], force) == 0 ?
+		    0 : 1;
+	}
+	if (optind != argc)
+		return bad_usage("", "unexpected argument");
+	if (strcmp(cmd, "status") == 0) {
+		if ((r = mamori_state_load(state, &st, why,
+		    sizeof(why))) != 0) {
+			fprintf(stderr, "mamori-agent: %s\n", why);
+			return 1;
+		}
+		mamori_fingerprint_str(st.ca_fp, fp);
+		if (json) {
+			char ofp[MAMORI_FP_STRLEN];
+
+			mamori_fingerprint_str(st.owner_fp, ofp);
+			printf("{\"agent_id\": \"%s\", \"server\": \"%s\", "
+			    "\"ca_fingerprint\": \"%s\", "
+			    "\"owner_fingerprint\": \"%s\"}\n", st.agent_id,
+			    st.server, fp, ofp);
+		} else {
+			printf("agent id         %s\n", st.agent_id);
+			printf("server           %s\n", st.server);
+			printf("fleet CA         %s\n", fp);
+			mamori_fingerprint_str(st.owner_fp, fp);
+			printf("owner key        %s\n", fp);
+		}
+		mamori_state_free(&st);
+		return 0;
+	}
+	return mamori_agent_run(&opt) == 0 ? 0 : 1;
+}

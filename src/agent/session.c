@@ -1,0 +1,550 @@
+/*
+ * session.c - `mamori-agent run`: keep one outbound mutually authenticated
+ * TLS connection to the server, say hello, send the full inventory at each
+ * connect and deltas when it changes, send heartbeats, and reconnect with
+ * jittered exponential backoff when anything fails.
+ *
+ * This loop must never listen, never act on anything the server says
+ * beyond acknowledgements (tasks come with their own signatures in a later
+ * version), and never trust a frame it did not fully decode.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "agent.h"
+#include "err.h"
+#include "inventory.h"
+#include "log.h"
+#include "wire.h"
+
+#define AGENT_HEARTBEAT_DEFAULT 30
+#define AGENT_HEARTBEAT_MIN 1
+
+struct agent {
+	const struct mamori_agent_options *opt;
+	struct mamori_agent_state st;
+	struct event_base *base;
+	SSL_CTX *ctx;
+	struct bufferevent *bev;
+	struct event *reconnect_ev, *heartbeat_ev, *inventory_ev;
+	struct event *sig_int, *sig_term, *sig_usr1;
+	uint64_t backoff_ms;
+	unsigned heartbeat_s;
+	int welcomed;
+	Mamori__Inventory *acked;     /* what the server last acknowledged */
+	Mamori__Inventory *pending;   /* sent, not yet acknowledged */
+};
+
+static void agent_connect(struct agent *a);
+
+static void
+agent_schedule_reconnect(struct agent *a)
+{
+	uint64_t max_ms = a->opt->max_backoff * 1000, delay;
+	struct timeval tv;
+
+	if (a->backoff_ms < MAMORI_BACKOFF_MIN_MS)
+		a->backoff_ms = MAMORI_BACKOFF_MIN_MS;
+	/* Jitter over the upper half, so agents cut off together do not
+	 * come back together. */
+	delay = a->backoff_ms / 2 + mamori_random_below(a->backoff_ms / 2 + 1);
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)((delay % 1000) * 1000);
+	log_info("reconnecting in %llu ms", (unsigned long long)delay);
+	event_add(a->reconnect_ev, &tv);
+	a->backoff_ms *= 2;
+	if (a->backoff_ms > max_ms)
+		a->backoff_ms = max_ms;
+}
+
+static void
+agent_disconnect(struct agent *a, const char *why)
+{
+	if (why != NULL)
+		log_warn("connection to %s lost: %s", a->st.server, why);
+	if (a->bev != NULL) {
+		bufferevent_free(a->bev);
+		a->bev = NULL;
+	}
+	a->welcomed = 0;
+	event_del(a->heartbeat_ev);
+	event_del(a->inventory_ev);
+	mamori_inventory_free(a->pending);
+	a->pending = NULL;
+	agent_schedule_reconnect(a);
+}
+
+static int
+agent_send(struct agent *a, Mamori__Envelope *env)
+{
+	struct mamori_buf b;
+	int r;
+
+	if (a->bev == NULL)
+		return MAMORI_ERR_CLOSED;
+	mamori_buf_init(&b, MAMORI_FRAME_MAX + MAMORI_FRAME_HEADER);
+	if ((r = mamori_frame_encode(env, &b)) == 0 &&
+	    bufferevent_write(a->bev, b.data, b.len) != 0)
+		r = MAMORI_ERR_IO;
+	mamori_buf_free(&b);
+	return r;
+}
+
+/* ---- inventory ------------------------------------------------------- */
+
+/* Item pointers gathered per category while diffing. */
+struct delta_build {
+	Mamori__Inventory *upsert, *remove;
+	ProtobufCMessage **up_items[32], **rm_items[32];
+	size_t up_n[32], rm_n[32], up_cap[32], rm_cap[32];
+	size_t total;
+};
+
+static int
+delta_push(ProtobufCMessage ***arr, size_t *n, size_t *cap,
+    const ProtobufCMessage *item)
+{
+	ProtobufCMessage **p;
+
+	if (*n == *cap) {
+		size_t nc = *cap == 0 ? 16 : *cap * 2;
+
+		if ((p = realloc(*arr, nc * sizeof(*p))) == NULL)
+			return MAMORI_ERR_ALLOC;
+		*arr = p;
+		*cap = nc;
+	}
+	(*arr)[(*n)++] = (ProtobufCMessage *)(uintptr_t)item;
+	return 0;
+}
+
+static int
+delta_change(void *arg, const struct mamori_inv_category *cat, int kind,
+    const ProtobufCMessage *before, const ProtobufCMessage *after)
+{
+	struct delta_build *d = arg;
+	unsigned i = cat->field_id;
+
+	if (i >= 32)
+		return MAMORI_ERR_INTERNAL;
+	d->total++;
+	if (kind == MAMORI_INV_REMOVED)
+		return delta_push(&d->rm_items[i], &d->rm_n[i], &d->rm_cap[i],
+		    before);
+	return delta_push(&d->up_items[i], &d->up_n[i], &d->up_cap[i], after);
+}
+
+/* Sends inv as a snapshot, or as a delta against what was acknowledged. */
+static int
+agent_send_inventory(struct agent *a, Mamori__Inventory *inv, int full)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__InventoryDelta delta = MAMORI__INVENTORY_DELTA__INIT;
+	Mamori__Inventory up = MAMORI__INVENTORY__INIT;
+	Mamori__Inventory rm = MAMORI__INVENTORY__INIT;
+	const struct mamori_inv_category *cats;
+	struct delta_build d;
+	size_t ncat, i;
+	int r = 0;
+
+	if (full || a->acked == NULL) {
+		env.body_case = MAMORI__ENVELOPE__BODY_INVENTORY;
+		env.inventory = inv;
+		return agent_send(a, &env);
+	}
+	memset(&d, 0, sizeof(d));
+	cats = mamori_inv_categories(&ncat);
+	for (i = 0; i < ncat && r == 0; i++)
+		r = mamori_inv_diff(a->acked, inv, &cats[i], delta_change, &d);
+	if (r == 0 && d.total == 0) {
+		r = 1; /* nothing changed */
+		goto out;
+	}
+	for (i = 0; r == 0 && i < ncat; i++) {
+		unsigned id = cats[i].field_id;
+
+		if (d.up_n[id] > 0)
+			mamori_inv_set_items(&up, &cats[i], d.up_items[id],
+			    d.up_n[id]);
+		if (d.rm_n[id] > 0)
+			mamori_inv_set_items(&rm, &cats[i], d.rm_items[id],
+			    d.rm_n[id]);
+	}
+	if (r == 0) {
+		delta.collected_at = inv->collected_at;
+		delta.upsert = &up;
+		delta.remove = &rm;
+		env.body_case = MAMORI__ENVELOPE__BODY_INVENTORY_DELTA;
+		env.inventory_delta = &delta;
+		log_info("inventory changed: sending %zu changes", d.total);
+		r = agent_send(a, &env);
+	}
+out:
+	for (i = 0; i < 32; i++) {
+		free(d.up_items[i]);
+		free(d.rm_items[i]);
+	}
+	return r;
+}
+
+static void
+agent_collect_and_send(struct agent *a, int full)
+{
+	Mamori__Inventory *inv = NULL;
+	int r;
+
+	if (!a->welcomed || a->pending != NULL)
+		return; /* one inventory in flight at a time */
+	if ((r = mamori_inventory_collect(&a->opt->collect, &inv)) != 0) {
+		log_error("cannot collect the inventory: %s",
+		    mamori_strerror(r));
+		return;
+	}
+	r = agent_send_inventory(a, inv, full);
+	if (r == 0) {
+		a->pending = inv;
+	} else {
+		if (r < 0)
+			log_error("cannot send the inventory: %s",
+			    mamori_strerror(r));
+		mamori_inventory_free(inv);
+	}
+}
+
+static void
+on_inventory_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_collect_and_send(arg, 0);
+}
+
+static void
+on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__Heartbeat hb = MAMORI__HEARTBEAT__INIT;
+
+	(void)fd;
+	(void)what;
+	hb.time = mamori_now();
+	env.body_case = MAMORI__ENVELOPE__BODY_HEARTBEAT;
+	env.heartbeat = &hb;
+	if (agent_send(a, &env) != 0)
+		agent_disconnect(a, "cannot send a heartbeat");
+}
+
+/* ---- protocol ---------------------------------------------------------- */
+
+static void
+agent_welcomed(struct agent *a, const Mamori__Welcome *w)
+{
+	struct timeval hb, inv, rt;
+	char id[80];
+
+	if (strcmp(w->agent_id, a->st.agent_id) != 0)
+		log_warn("the server knows this agent as %s, its certificate "
+		    "says %s", mamori_log_safe(w->agent_id, id, sizeof(id)),
+		    a->st.agent_id);
+	a->welcomed = 1;
+	a->backoff_ms = MAMORI_BACKOFF_MIN_MS;
+	a->heartbeat_s = w->heartbeat_seconds >= AGENT_HEARTBEAT_MIN &&
+	    w->heartbeat_seconds <= 3600 ? w->heartbeat_seconds :
+	    AGENT_HEARTBEAT_DEFAULT;
+	log_info("connected to %s as agent %s (heartbeat %us)", a->st.server,
+	    a->st.agent_id, a->heartbeat_s);
+	hb.tv_sec = (time_t)a->heartbeat_s;
+	hb.tv_usec = 0;
+	event_add(a->heartbeat_ev, &hb);
+	inv.tv_sec = (time_t)a->opt->inventory_interval;
+	inv.tv_usec = 0;
+	event_add(a->inventory_ev, &inv);
+	rt.tv_sec = (time_t)(3 * a->heartbeat_s + 10);
+	rt.tv_usec = 0;
+	bufferevent_set_timeouts(a->bev, &rt, NULL);
+	agent_collect_and_send(a, 1);
+}
+
+/* Returns 0 to keep the connection. */
+static int
+agent_dispatch(struct agent *a, const Mamori__Envelope *env)
+{
+	char msg[256];
+
+	switch (env->body_case) {
+	case MAMORI__ENVELOPE__BODY_WELCOME:
+		if (a->welcomed)
+			break;
+		agent_welcomed(a, env->welcome);
+		return 0;
+	case MAMORI__ENVELOPE__BODY_HEARTBEAT_ACK:
+		if (!a->welcomed)
+			break;
+		return 0;
+	case MAMORI__ENVELOPE__BODY_INVENTORY_ACK:
+		if (!a->welcomed || a->pending == NULL)
+			break;
+		mamori_inventory_free(a->acked);
+		a->acked = a->pending;
+		a->pending = NULL;
+		log_debug("inventory acknowledged");
+		return 0;
+	case MAMORI__ENVELOPE__BODY_ERROR:
+		log_warn("the server says: %s", mamori_log_safe(
+		    env->error->message, msg, sizeof(msg)));
+		return MAMORI_ERR_CLOSED;
+	default:
+		break;
+	}
+	log_warn("unexpected %s message from the server",
+	    mamori_envelope_kind(env));
+	return MAMORI_ERR_PROTOCOL;
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct agent *a = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	Mamori__Envelope *env;
+	uint8_t hdr[MAMORI_FRAME_HEADER], *p;
+	uint32_t len;
+	int r;
+
+	for (;;) {
+		if (evbuffer_get_length(in) < MAMORI_FRAME_HEADER)
+			return;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		if ((r = mamori_frame_length(hdr, MAMORI_FRAME_MAX, &len)) !=
+		    0) {
+			agent_disconnect(a, "bad frame from the server");
+			return;
+		}
+		if (evbuffer_get_length(in) < MAMORI_FRAME_HEADER + len)
+			return;
+		if ((p = evbuffer_pullup(in, MAMORI_FRAME_HEADER + len)) ==
+		    NULL) {
+			agent_disconnect(a, "out of memory");
+			return;
+		}
+		r = mamori_envelope_decode(p + MAMORI_FRAME_HEADER, len,
+		    MAMORI_DECODE_BUDGET, &env);
+		evbuffer_drain(in, MAMORI_FRAME_HEADER + len);
+		if (r != 0) {
+			agent_disconnect(a, "malformed frame from the server");
+			return;
+		}
+		r = agent_dispatch(a, env);
+		mamori_envelope_free(env);
+		if (r != 0) {
+			agent_disconnect(a, r == MAMORI_ERR_CLOSED ?
+			    "closed by the server" : "protocol violation");
+			return;
+		}
+	}
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct agent *a = arg;
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__Hello hello = MAMORI__HELLO__INIT;
+	char why[300];
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		hello.agent_version = (char *)(uintptr_t)MAMORI_VERSION;
+		env.body_case = MAMORI__ENVELOPE__BODY_HELLO;
+		env.hello = &hello;
+		if (agent_send(a, &env) != 0)
+			agent_disconnect(a, "cannot send hello");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		agent_disconnect(a, "the server went silent");
+		return;
+	}
+	if ((e = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		agent_disconnect(a, "closed by the server");
+		return;
+	}
+	if (e != 0) {
+		char ebuf[200];
+
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+		snprintf(why, sizeof(why), "TLS: %s", ebuf);
+		if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+			snprintf(why, sizeof(why), "the server's certificate "
+			    "does not chain to the pinned fleet CA; refusing "
+			    "it");
+		agent_disconnect(a, why);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		agent_disconnect(a, "closed by the server");
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", strerror(EVUTIL_SOCKET_ERROR()));
+	agent_disconnect(a, why);
+}
+
+static void
+agent_connect(struct agent *a)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[MAMORI_HOST_MAX + 1], port_s[8];
+	struct timeval tv = {MAMORI_CONNECT_TIMEOUT, 0};
+	uint16_t port;
+	SSL *ssl;
+	int gai;
+
+	if (mamori_parse_hostport(a->st.server, host, sizeof(host), &port) !=
+	    0) {
+		log_error("bad server address %s", a->st.server);
+		agent_schedule_reconnect(a);
+		return;
+	}
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((gai = getaddrinfo(host, port_s, &hints, &ai)) != 0) {
+		log_warn("cannot resolve %s: %s", host, gai_strerror(gai));
+		agent_schedule_reconnect(a);
+		return;
+	}
+	if ((ssl = SSL_new(a->ctx)) == NULL ||
+	    mamori_tls_client_setup(ssl) != 0) {
+		SSL_free(ssl);
+		freeaddrinfo(ai);
+		agent_schedule_reconnect(a);
+		return;
+	}
+	a->bev = bufferevent_openssl_socket_new(a->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (a->bev == NULL) {
+		SSL_free(ssl);
+		freeaddrinfo(ai);
+		agent_schedule_reconnect(a);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(a->bev, 1);
+	bufferevent_setcb(a->bev, on_read, NULL, on_event, a);
+	bufferevent_setwatermark(a->bev, EV_READ, 0,
+	    MAMORI_FRAME_MAX + MAMORI_FRAME_HEADER);
+	bufferevent_set_timeouts(a->bev, &tv, &tv);
+	bufferevent_enable(a->bev, EV_READ | EV_WRITE);
+	log_debug("connecting to %s", a->st.server);
+	if (bufferevent_socket_connect(a->bev, ai->ai_addr,
+	    (int)ai->ai_addrlen) != 0) {
+		freeaddrinfo(ai);
+		agent_disconnect(a, strerror(errno));
+		return;
+	}
+	freeaddrinfo(ai);
+}
+
+static void
+on_reconnect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_connect(arg);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	if (sig == SIGUSR1) {
+		log_info("SIGUSR1: collecting the inventory now");
+		agent_collect_and_send(a, 0);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(a->base, NULL);
+}
+
+int
+mamori_agent_run(const struct mamori_agent_options *opt)
+{
+	struct agent a;
+	char why[512];
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.opt = opt;
+	a.backoff_ms = MAMORI_BACKOFF_MIN_MS;
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = mamori_state_load(opt->state_dir, &a.st, why,
+	    sizeof(why))) != 0) {
+		fprintf(stderr, "mamori-agent: %s\n", why);
+		return r;
+	}
+	if ((r = mamori_tls_run_ctx(&a.st, &a.ctx)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot set up TLS with the "
+		    "state in %s\n", opt->state_dir);
+		goto out;
+	}
+	r = MAMORI_ERR_ALLOC;
+	if ((a.base = event_base_new()) == NULL)
+		goto out;
+	a.reconnect_ev = evtimer_new(a.base, on_reconnect, &a);
+	a.heartbeat_ev = event_new(a.base, -1, EV_PERSIST, on_heartbeat_timer,
+	    &a);
+	a.inventory_ev = event_new(a.base, -1, EV_PERSIST, on_inventory_timer,
+	    &a);
+	a.sig_int = evsignal_new(a.base, SIGINT, on_signal, &a);
+	a.sig_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
+	a.sig_usr1 = evsignal_new(a.base, SIGUSR1, on_signal, &a);
+	if (a.reconnect_ev == NULL || a.heartbeat_ev == NULL ||
+	    a.inventory_ev == NULL || a.sig_int == NULL ||
+	    a.sig_term == NULL || a.sig_usr1 == NULL)
+		goto out;
+	event_add(a.sig_int, NULL);
+	event_add(a.sig_term, NULL);
+	event_add(a.sig_usr1, NULL);
+	log_info("agent %s starting; server %s", a.st.agent_id, a.st.server);
+	agent_connect(&a);
+	event_base_dispatch(a.base);
+	r = 0;
+out:
+	if (a.bev != NULL)
+		bufferevent_free(a.bev);
+	if (a.reconnect_ev != NULL)
+		event_free(a.reconnect_ev);
+	if (a.heartbeat_ev != NULL)
+		event_free(a.heartbeat_ev);
+	if (a.inventory_ev != NULL)
+		event_free(a.inventory_ev);
+	if (a.sig_int != NULL)
+		event_free(a.sig_int);
+	if (a.sig_term != NULL)
+		event_free(a.sig_term);
+	if (a.sig_usr1 != NULL)
+		event_free(a.sig_usr1);
+	if (a.base != NULL)
+		event_base_free(a.base);
+	mamori_inventory_free(a.acked);
+	mamori_inventory_free(a.pending);
+	SSL_CTX_free(a.ctx);
+	mamori_state_free(&a.st);
+	return r;
+}

@@ -1,0 +1,315 @@
+/*
+ * main.c - `mamori`, the administrator's command-line tool: the command
+ * table and the dispatcher (in the manner of wireguard-tools' wg.c).
+ *
+ *   mamori [--home DIR] COMMAND [ARGS]      DIR defaults to /var/lib/mamori
+ *
+ * `init` creates a server home on this machine; every other command talks
+ * to the running mamorid over HOME/admin.sock (docs/admin-protocol.md).
+ *
+ * Exit codes, for scripts:
+ *   0  success (also `help` and any `--help`)
+ *   1  runtime failure: the server is unreachable or refused the request,
+ *      a file could not be written, a home already exists, ...; one line
+ *      "mamori: <what went wrong>" on stderr
+ *   2  usage error: unknown command or option, missing or malformed
+ *      argument; one line "mamori: <what is wrong>; see mamori ... --help"
+ *      on stderr
+ *
+ * Output: results on stdout, errors on stderr only.  With --json a command
+ * prints the server's result as indented JSON (non-ASCII as \uXXXX) and
+ * nothing else.  Without it, output is for people: aligned columns under a
+ * header row, agent-supplied text escaped, no colour.
+ *
+ * This program must never print agent-supplied text unescaped, and never
+ * use any of it as a format string.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAIN_MAX_WORDS 2 /* words of a command name */
+#ifndef MAMORI_VERSION
+#define MAMORI_VERSION "unknown"
+#endif
+
+static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
+
+static const struct cli_command commands[] = {
+	{"init", cmd_init, "--key-file PATH",
+	    "Create a new server home and its storage key.\n"
+	    "\n"
+	    "The home gets the fleet CA, the server's key and certificate, and\n"
+	    "the owner key.  init refuses an existing home or key file.\n"
+	    "\n"
+	    "  --key-file PATH   where to write the storage key; must lie outside\n"
+	    "                    the home (keep it out of the home's backups)",
+	    NULL},
+	{"token create", cmd_token_create,
+	    "[--uses N] [--ttl DURATION] [--server HOST:PORT] [--label TEXT] "
+	    "[--json]",
+	    "Create an enrollment token.\n"
+	    "\n"
+	    "The enrollment string is printed alone on the last line.\n"
+	    "\n"
+	    "  --uses N            how many agents may enroll with it (default 1)\n"
+	    "  --ttl DURATION      how long it is valid: 90m, 24h, 7d (default 24h,\n"
+	    "                      at most 30d)\n"
+	    "  --server HOST:PORT  address agents connect to, instead of the\n"
+	    "                      server's advertised one\n"
+	    "  --label TEXT        a note shown in token list\n"
+	    "  --json              print the result as JSON",
+	    NULL},
+	{"token list", cmd_token_list, "[--json]",
+	    "List enrollment tokens.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"token revoke", cmd_token_revoke, "ID [--json]",
+	    "Revoke an enrollment token.\n"
+	    "\n"
+	    "ID is its id, or a unique prefix of at least 4 hex characters.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"agents", cmd_agents, "[--json]",
+	    "List enrolled agents.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"inventory", cmd_inventory,
+	    "AGENT [--history] [--category NAME] [--json]",
+	    "Show an agent's inventory or its history of changes.\n"
+	    "\n"
+	    "AGENT is an agent id, a unique prefix of at least 4 characters, or\n"
+	    "an exact hostname.\n"
+	    "\n"
+	    "  --history        show inventory changes instead\n"
+	    "  --category NAME  show only one category\n"
+	    "  --json           print the result as JSON",
+	    cmd_inventory_help},
+	{"revoke", cmd_revoke, "AGENT [--json]",
+	    "Revoke an agent.\n"
+	    "\n"
+	    "The server refuses its certificate from then on and closes its live\n"
+	    "connection.  AGENT is as for inventory.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"status", cmd_status, "[--json]",
+	    "Show the server's status.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"help", cmd_help, "[COMMAND]",
+	    "Show the commands, or one command's help.",
+	    NULL},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+print_usage(FILE *out)
+{
+	size_t i;
+	int len;
+
+	fprintf(out, "usage: %s [--home DIR] COMMAND [ARGS]\n\n"
+	    "mamori administers a mamori fleet.  Commands:\n\n", CLI_PROGRAM);
+	for (i = 0; i < N_COMMANDS; i++) {
+		const char *nl = strchr(commands[i].help, '\n');
+
+		len = nl == NULL ? (int)strlen(commands[i].help) :
+		    (int)(nl - commands[i].help);
+		fprintf(out, "  %-14s %.*s\n", commands[i].name, len,
+		    commands[i].help);
+	}
+	fprintf(out, "\n  --home DIR   the server's home (default %s)\n"
+	    "  --version    show the version\n\n"
+	    "Run \"%s COMMAND --help\" for a command's options.\n",
+	    CLI_DEFAULT_HOME, CLI_PROGRAM);
+}
+
+/* Number of words of name that argv starts with in full (0 if it does
+ * not start with name). */
+static int
+match_words(const char *name, int argc, char **argv)
+{
+	const char *p = name, *sp;
+	size_t n;
+	int words = 0;
+
+	while (*p != '\0') {
+		if (words >= argc || words >= MAIN_MAX_WORDS)
+			return 0;
+		sp = strchr(p, ' ');
+		n = sp == NULL ? strlen(p) : (size_t)(sp - p);
+		if (strlen(argv[words]) != n || strncmp(argv[words], p, n) != 0)
+			return 0;
+		words++;
+		p = sp == NULL ? p + n : sp + 1;
+	}
+	return words;
+}
+
+/* 1 when word is the first word of a longer command ("token"). */
+static int
+is_group(const char *word)
+{
+	size_t i, n = strlen(word);
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strncmp(commands[i].name, word, n) == 0 &&
+		    commands[i].name[n] == ' ')
+			return 1;
+	return 0;
+}
+
+static void
+print_group(const char *word, FILE *out)
+{
+	size_t i, n = strlen(word);
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strncmp(commands[i].name, word, n) == 0 &&
+		    commands[i].name[n] == ' ')
+			fprintf(out, "usage: %s [--home DIR] %s %s\n", CLI_PROGRAM,
+			    commands[i].name, commands[i].usage);
+	fprintf(out, "\nRun \"%s %s SUBCOMMAND --help\" for details.\n",
+	    CLI_PROGRAM, word);
+}
+
+/* The second words of a group's commands: "create, list, revoke". */
+static const char *
+group_words(const char *word, char *out, size_t outlen)
+{
+	size_t i, used = 0, n = strlen(word);
+	int len;
+
+	out[0] = '\0';
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strncmp(commands[i].name, word, n) != 0 ||
+		    commands[i].name[n] != ' ')
+			continue;
+		len = snprintf(out + used, outlen - used, "%s%s",
+		    used > 0 ? ", " : "", commands[i].name + n + 1);
+		if (len < 0 || (size_t)len >= outlen - used)
+			break;
+		used += (size_t)len;
+	}
+	return out;
+}
+
+/* Finds the command argv starts with; *words gets how many words it took. */
+static const struct cli_command *
+find_command(int argc, char **argv, int *words)
+{
+	size_t i;
+	int w;
+
+	*words = 0;
+	for (i = 0; i < N_COMMANDS; i++)
+		if ((w = match_words(commands[i].name, argc, argv)) > 0) {
+			*words = w;
+			return &commands[i];
+		}
+	return NULL;
+}
+
+/* Complains about argv naming no command; returns the exit code. */
+static int
+unknown_command(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char safe[CLI_MSG_MAX / 4], safe2[CLI_MSG_MAX / 4];
+	char words[CLI_MSG_MAX / 4];
+
+	ctx->cmd = NULL;
+	if (is_group(argv[0])) {
+		if (argc < 2)
+			return cli_usage_error(ctx, "%s needs a subcommand (%s)",
+			    argv[0], group_words(argv[0], words,
+			    sizeof(words)));
+		if (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
+			print_group(argv[0], stdout);
+			return CLI_EXIT_OK;
+		}
+		return cli_usage_error(ctx, "unknown command %s %s",
+		    cli_safe(argv[0], safe, sizeof(safe)),
+		    cli_safe(argv[1], safe2, sizeof(safe2)));
+	}
+	return cli_usage_error(ctx, "unknown command %s",
+	    cli_safe(argv[0], safe, sizeof(safe)));
+}
+
+static int
+cmd_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_command *cmd;
+	int words;
+
+	if (argc == 0) {
+		print_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+		cli_command_help(ctx->cmd, stdout);
+		return CLI_EXIT_OK;
+	}
+	if ((cmd = find_command(argc, argv, &words)) == NULL ||
+	    words != argc) {
+		if (cmd == NULL && is_group(argv[0]) && argc == 1) {
+			print_group(argv[0], stdout);
+			return CLI_EXIT_OK;
+		}
+		return unknown_command(ctx, argc, argv);
+	}
+	cli_command_help(cmd, stdout);
+	return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_ctx ctx = {CLI_DEFAULT_HOME, 0, NULL};
+	char safe[CLI_MSG_MAX / 2];
+	const char *arg;
+	int i = 1, words;
+
+	/* SIGPIPE stays at its default, so `mamori ... | head` ends quietly;
+	 * the admin socket is written with MSG_NOSIGNAL instead. */
+	while (i < argc && argv[i][0] == '-') {
+		arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			print_usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("%s %s\n", CLI_PROGRAM, MAMORI_VERSION);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(arg, "--home") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return cli_usage_error(&ctx, "option --home "
+				    "needs a value (DIR)");
+			ctx.home = argv[i + 1];
+			ctx.home_given = 1;
+			i += 2;
+			continue;
+		}
+		if (strncmp(arg, "--home=", 7) == 0 && arg[7] != '\0') {
+			ctx.home = arg + 7;
+			ctx.home_given = 1;
+			i++;
+			continue;
+		}
+		return cli_usage_error(&ctx, "unknown option %s",
+		    cli_safe(arg, safe, sizeof(safe)));
+	}
+	if (i >= argc)
+		return cli_usage_error(&ctx, "no command given");
+	if ((ctx.cmd = find_command(argc - i, argv + i, &words)) == NULL)
+		return unknown_command(&ctx, argc - i, argv + i);
+	return ctx.cmd->fn(&ctx, argc - i - words, argv + i + words);
+}

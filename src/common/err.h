@@ -1,0 +1,53 @@
+/*
+ * err.h - mamori's one error space.
+ *
+ * Every function that can fail returns int: 0 on success, one of the negative
+ * MAMORI_ERR_* codes below on failure.  The text for each code comes from the
+ * same list (an X-macro), so codes and messages cannot drift apart.  errno
+ * never crosses a module boundary: a module that sees a system error maps it
+ * to MAMORI_ERR_SYSTEM and logs the detail itself.
+ */
+#ifndef MAMORI_ERR_H
+#define MAMORI_ERR_H
+
+#define MAMORI_ERR_MAP(X)                                                   \
+	X(INTERNAL, -1, "internal error")                                   \
+	X(ALLOC, -2, "out of memory")                                      \
+	X(SYSTEM, -3, "system call failed")                                \
+	X(INVALID, -4, "invalid argument")                                 \
+	X(TRUNCATED, -5, "input truncated")                                \
+	X(TOO_LARGE, -6, "input exceeds its limit")                        \
+	X(TRAILING, -7, "unexpected trailing bytes")                       \
+	X(BAD_STRING, -8, "string holds a NUL byte or invalid text")       \
+	X(BAD_MESSAGE, -9, "malformed message")                            \
+	X(BAD_VERSION, -10, "unsupported version")                         \
+	X(CRYPTO, -11, "cryptographic operation failed")                   \
+	X(AUTH, -12, "authentication failed")                              \
+	X(NOT_FOUND, -13, "not found")                                     \
+	X(EXISTS, -14, "already exists")                                   \
+	X(EXPIRED, -15, "expired")                                         \
+	X(REVOKED, -16, "revoked")                                         \
+	X(USED_UP, -17, "no uses left")                                    \
+	X(STORE, -18, "storage failure")                                   \
+	X(IO, -19, "input/output error")                                   \
+	X(PERMISSION, -20, "permission denied")                            \
+	X(WRONG_KEY, -21, "storage key does not open this data")           \
+	X(CLOSED, -22, "connection closed")                                \
+	X(TIMEOUT, -23, "timed out")                                       \
+	X(PROTOCOL, -24, "protocol violation")                             \
+	X(CHECKSUM, -25, "checksum mismatch")
+
+enum mamori_err {
+	MAMORI_OK = 0,
+#define MAMORI_ERR_ENUM(name, code, text) MAMORI_ERR_##name = (code),
+	MAMORI_ERR_MAP(MAMORI_ERR_ENUM)
+#undef MAMORI_ERR_ENUM
+};
+
+/* Returns a static string describing code; never NULL. */
+const char *mamori_strerror(int code);
+
+/* Returns the symbolic name of code ("TRUNCATED"); never NULL. */
+const char *mamori_errname(int code);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * admin.h - the admin socket's request decoder, exposed for its fuzz target.
+ * The protocol is described in docs/admin-protocol.md.
+ */
+#ifndef MAMORI_ADMIN_H
+#define MAMORI_ADMIN_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define MAMORI_ADMIN_MAX_REQUEST (64 * 1024)
+
+struct mamori_admin_cmd;
+
+/*
+ * Parses one request line (without its newline): a JSON object whose "cmd"
+ * names a known command and whose other members are exactly that command's
+ * arguments with the right types.  On success *req is a new reference and
+ * *cmd the command; on failure why holds one line for the client.
+ */
+int mamori_admin_request_parse(const char *data, size_t len, json_t **req,
+    const struct mamori_admin_cmd **cmd, char *why, size_t whylen);
+
+/* The command's name ("token.create"). */
+const char *mamori_admin_cmd_name(const struct mamori_admin_cmd *cmd);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * server.h - mamorid's state shared by its modules: the event loop, the TLS
+ * context, the store, the fleet CA, and the set of connected sessions.
+ *
+ * One thread runs the event loop and owns everything here.  Agents are
+ * identified only by the certificate they presented in the TLS handshake
+ * (session.c); nothing an agent sends can change which agent it is.
+ */
+#ifndef MAMORI_SERVER_H
+#define MAMORI_SERVER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "home.h"
+#include "store.h"
+#include "util.h"
+#include "wire.h"
+
+#define MAMORI_DEFAULT_HEARTBEAT 30      /* seconds between heartbeats */
+#define MAMORI_PREAUTH_TIMEOUT 10        /* seconds to finish enrollment */
+#define MAMORI_HANDSHAKE_TIMEOUT 10      /* seconds to finish TLS */
+#define MAMORI_SEEN_WRITE_INTERVAL 60    /* store last_seen at most so often */
+#define MAMORI_MAX_SESSIONS 100000
+#define MAMORI_TOKEN_MAX_TTL (30 * 86400)
+#define MAMORI_TOKEN_MAX_USES 1000000
+
+struct session;
+
+struct mamori_server {
+	struct event_base *base;
+	SSL_CTX *ssl_ctx;
+	struct evconnlistener *listener;
+	struct evconnlistener *admin_listener;
+	struct event *sig_int, *sig_term;
+	struct mamori_store *store;
+	X509 *ca_cert;
+	EVP_PKEY *ca_key;
+	struct mamori_home_fingerprints fp;
+	char home[PATH_MAX];
+	char admin_path[PATH_MAX];
+	char listen[MAMORI_HOST_MAX + 8];
+	char advertise[MAMORI_HOST_MAX + 8];
+	gid_t admin_gid;            /* (gid_t)-1: root only */
+	unsigned heartbeat_seconds;
+	uint64_t started_at;
+	struct session *sessions;   /* doubly linked list of all connections */
+	size_t n_sessions;
+	size_t n_agents_connected;
+};
+
+/* Session registry (session.c). */
+int mamori_session_accept(struct mamori_server *srv, int fd,
+    const struct sockaddr *sa, int salen);
+/* Closes the live session of agent_id, if any; returns 1 when one was. */
+int mamori_session_drop_agent(struct mamori_server *srv,
+    const char *agent_id, const char *why);
+int mamori_session_is_connected(struct mamori_server *srv,
+    const char *agent_id);
+void mamori_session_close_all(struct mamori_server *srv);
+
+/* Enrollment (enroll.c): checks the token and CSR of an unauthenticated
+ * peer and fills resp.  why gets the reason for a refusal, for the log and
+ * the peer.  The token is consumed only when a certificate is issued.
+ * resp points into agent_id, *cert_der and *ca_der (OPENSSL_free them). */
+int mamori_enroll_handle(struct mamori_server *srv,
+    const Mamori__EnrollRequest *req, const char *peer,
+    Mamori__EnrollResponse *resp, char agent_id[MAMORI_AGENT_ID_STRLEN],
+    uint8_t **cert_der, uint8_t **ca_der, char *why, size_t whylen);
+
+/* Inventory ingest (ingest.c). */
+int mamori_ingest_snapshot(struct mamori_store *store, const char *agent_id,
+    const Mamori__Inventory *inv, uint64_t now);
+int mamori_ingest_delta(struct mamori_store *store, const char *agent_id,
+    const Mamori__InventoryDelta *delta, uint64_t now);
+
+/* Admin socket (admin.c). */
+int mamori_admin_start(struct mamori_server *srv);
+void mamori_admin_stop(struct mamori_server *srv);
+
+#endif

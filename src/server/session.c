@@ -1,0 +1,599 @@
+/*
+ * session.c - one TLS connection from an agent, from handshake to close.
+ *
+ * A session without a client certificate may send exactly one enrollment
+ * request, under the small pre-authentication limits, and is then closed.
+ * A session with a certificate (verified against the fleet CA during the
+ * handshake) becomes the agent named in that certificate - never the one a
+ * message names - once the store confirms the agent exists, is not revoked,
+ * and the certificate is the one issued to it.  Anything out of order, any
+ * malformed or oversized frame, closes the connection with one log line;
+ * other sessions are unaffected.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "err.h"
+#include "log.h"
+#include "pki.h"
+#include "server.h"
+
+enum session_state {
+	SS_HANDSHAKE,
+	SS_ENROLL,   /* no certificate: one enrollment request allowed */
+	SS_HELLO,    /* authenticated, waiting for hello */
+	SS_READY,
+	SS_CLOSING,  /* flushing a last message */
+};
+
+struct session {
+	struct session *prev, *next;
+	struct mamori_server *srv;
+	struct bufferevent *bev;
+	enum session_state state;
+	int counted;                   /* in srv->n_agents_connected */
+	char peer[64];
+	char agent_id[MAMORI_AGENT_ID_STRLEN];
+	char verify_error[128];
+	uint64_t seen_written;
+};
+
+static void session_read(struct bufferevent *bev, void *arg);
+static void session_event(struct bufferevent *bev, short what, void *arg);
+
+static void
+peer_string(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, outlen, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, outlen, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, outlen, "unknown");
+	}
+}
+
+static void
+session_free(struct session *s)
+{
+	struct mamori_server *srv = s->srv;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	srv->n_sessions--;
+	if (s->counted) {
+		srv->n_agents_connected--;
+		mamori_store_agent_seen(srv->store, s->agent_id, mamori_now(),
+		    s->peer);
+	}
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	free(s);
+}
+
+/* Closes now, logging why (unless why is NULL). */
+static void
+session_close(struct session *s, const char *why)
+{
+	if (why != NULL) {
+		if (s->agent_id[0] != '\0')
+			log_warn("%s (agent %s): closing: %s", s->peer,
+			    s->agent_id, why);
+		else
+			log_warn("%s: closing: %s", s->peer, why);
+	}
+	session_free(s);
+}
+
+static void
+session_flushed(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SS_CLOSING)
+		session_free(s);
+}
+
+/* Closes once what was written has gone out. */
+static void
+session_close_after_flush(struct session *s)
+{
+	struct timeval tv = {5, 0};
+
+	s->state = SS_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setcb(s->bev, NULL, session_flushed, session_event, s);
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_free(s);
+}
+
+static int
+session_send(struct session *s, Mamori__Envelope *env)
+{
+	struct mamori_buf b;
+	int r;
+
+	mamori_buf_init(&b, MAMORI_FRAME_MAX + MAMORI_FRAME_HEADER);
+	if ((r = mamori_frame_encode(env, &b)) == 0 &&
+	    bufferevent_write(s->bev, b.data, b.len) != 0)
+		r = MAMORI_ERR_IO;
+	mamori_buf_free(&b);
+	return r;
+}
+
+static void
+session_send_error(struct session *s, enum mamori_err code, const char *msg)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__Error err = MAMORI__ERROR__INIT;
+
+	err.code = (uint32_t)-code;
+	err.message = (char *)(uintptr_t)msg;
+	env.body_case = MAMORI__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	(void)session_send(s, &env);
+}
+
+static void
+session_set_read_timeout(struct session *s, unsigned seconds)
+{
+	struct timeval tv = {(time_t)seconds, 0};
+
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+}
+
+int
+mamori_session_accept(struct mamori_server *srv, int fd,
+    const struct sockaddr *sa, int salen)
+{
+	struct session *s;
+	SSL *ssl;
+
+	(void)salen;
+	if (srv->n_sessions >= MAMORI_MAX_SESSIONS) {
+		log_warn("refusing a connection: %u sessions open",
+		    (unsigned)srv->n_sessions);
+		return MAMORI_ERR_TOO_LARGE;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return MAMORI_ERR_ALLOC;
+	s->srv = srv;
+	s->state = SS_HANDSHAKE;
+	peer_string(sa, s->peer, sizeof(s->peer));
+	if ((ssl = SSL_new(srv->ssl_ctx)) == NULL) {
+		free(s);
+		return MAMORI_ERR_CRYPTO;
+	}
+	SSL_set_app_data(ssl, s);
+	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL) {
+		SSL_free(ssl);
+		free(s);
+		return MAMORI_ERR_ALLOC;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+	bufferevent_setcb(s->bev, session_read, NULL, session_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    MAMORI_FRAME_MAX_PREAUTH + MAMORI_FRAME_HEADER);
+	session_set_read_timeout(s, MAMORI_HANDSHAKE_TIMEOUT);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* Records why a client certificate failed, for the handshake log line. */
+int mamori_session_verify_cb(int ok, X509_STORE_CTX *ctx);
+
+int
+mamori_session_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	SSL *ssl;
+	struct session *s;
+
+	if (ok)
+		return 1;
+	ssl = X509_STORE_CTX_get_ex_data(ctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	s = ssl == NULL ? NULL : SSL_get_app_data(ssl);
+	if (s != NULL && s->verify_error[0] == '\0')
+		snprintf(s->verify_error, sizeof(s->verify_error),
+		    "client certificate rejected: %s",
+		    X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+	return 0;
+}
+
+static int
+valid_agent_id(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != MAMORI_AGENT_ID_LEN)
+		return 0;
+	for (i = 0; i < MAMORI_AGENT_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* After the handshake: decide who the peer is. */
+static void
+session_authenticate(struct session *s)
+{
+	struct mamori_server *srv = s->srv;
+	struct mamori_agent_rec rec;
+	char cn[128], serial[33], why[256];
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	int r;
+
+	if (cert == NULL) {
+		s->state = SS_ENROLL;
+		session_set_read_timeout(s, MAMORI_PREAUTH_TIMEOUT);
+		log_debug("%s: no client certificate; enrollment only",
+		    s->peer);
+		return;
+	}
+	if (mamori_cert_cn(cert, cn, sizeof(cn)) != 0 ||
+	    !valid_agent_id(cn) ||
+	    mamori_cert_serial_hex(cert, serial) != 0) {
+		session_close(s, "client certificate does not name an agent");
+		return;
+	}
+	r = mamori_store_agent_get(srv->store, cn, &rec);
+	if (r == MAMORI_ERR_NOT_FOUND) {
+		snprintf(why, sizeof(why), "certificate for unknown agent %s",
+		    cn);
+		session_close(s, why);
+		return;
+	}
+	if (r != 0) {
+		session_close(s, "store failure while checking the agent");
+		return;
+	}
+	if (rec.revoked_at != 0) {
+		snprintf(why, sizeof(why), "agent %s is revoked", cn);
+		session_close(s, why);
+		return;
+	}
+	if (strcmp(rec.cert_serial, serial) != 0) {
+		snprintf(why, sizeof(why), "certificate serial %s is not the "
+		    "one issued to agent %s", serial, cn);
+		session_close(s, why);
+		return;
+	}
+	/* One connection per agent: the newer one wins. */
+	mamori_session_drop_agent(srv, cn, "replaced by a new connection");
+	mamori_strlcpy(s->agent_id, cn, sizeof(s->agent_id));
+	s->state = SS_HELLO;
+	s->counted = 1;
+	srv->n_agents_connected++;
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    MAMORI_FRAME_MAX + MAMORI_FRAME_HEADER);
+	session_set_read_timeout(s, 3 * srv->heartbeat_seconds + 10);
+	log_info("%s: agent %s connected", s->peer, s->agent_id);
+	s->seen_written = mamori_now();
+	mamori_store_agent_seen(srv->store, s->agent_id, s->seen_written,
+	    s->peer);
+}
+
+static void
+session_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[320];
+	unsigned long e;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		session_authenticate(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		session_close(s, s->state == SS_HANDSHAKE ?
+		    "TLS handshake timed out" : s->state == SS_ENROLL ?
+		    "no enrollment request in time" : s->state == SS_CLOSING ?
+		    NULL : "no message in three heartbeats");
+		return;
+	}
+	if (s->state == SS_HANDSHAKE) {
+		if (s->verify_error[0] != '\0') {
+			snprintf(why, sizeof(why), "TLS handshake failed: %s",
+			    s->verify_error);
+		} else if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			char ebuf[256];
+
+			ERR_error_string_n(e, ebuf, sizeof(ebuf));
+			snprintf(why, sizeof(why), "TLS handshake failed: %s",
+			    ebuf);
+		} else {
+			snprintf(why, sizeof(why),
+			    "connection ended during the TLS handshake");
+		}
+		session_close(s, why);
+		return;
+	}
+	/* A peer that goes away without close_notify is an end of stream,
+	 * not a TLS failure worth a warning. */
+	e = bufferevent_get_openssl_error(bev);
+	if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		e = 0;
+		what |= BEV_EVENT_EOF;
+	}
+	if (e != 0) {
+		char ebuf[256];
+
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+		snprintf(why, sizeof(why), "TLS error: %s", ebuf);
+		session_close(s, why);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		size_t left = evbuffer_get_length(bufferevent_get_input(bev));
+
+		if (left > 0 && s->state != SS_CLOSING) {
+			snprintf(why, sizeof(why), "connection ended inside a "
+			    "frame (%zu bytes unread)", left);
+			session_close(s, why);
+			return;
+		}
+		if (s->agent_id[0] != '\0')
+			log_info("%s: agent %s disconnected", s->peer,
+			    s->agent_id);
+		session_close(s, NULL);
+		return;
+	}
+	session_close(s, s->state == SS_CLOSING ? NULL : "connection error");
+}
+
+static int
+handle_enroll(struct session *s, const Mamori__EnrollRequest *req)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__EnrollResponse resp = MAMORI__ENROLL_RESPONSE__INIT;
+	uint8_t *cert_der = NULL, *ca_der = NULL;
+	char why[256], msg[300], agent_id[MAMORI_AGENT_ID_STRLEN];
+	int r;
+
+	r = mamori_enroll_handle(s->srv, req, s->peer, &resp, agent_id,
+	    &cert_der,
+	    &ca_der, why, sizeof(why));
+	if (r != 0) {
+		log_warn("%s: enrollment refused: %s", s->peer, why);
+		snprintf(msg, sizeof(msg), "enrollment refused: %s", why);
+		session_send_error(s, (enum mamori_err)r, msg);
+	} else {
+		env.body_case = MAMORI__ENVELOPE__BODY_ENROLL_RESPONSE;
+		env.enroll_response = &resp;
+		(void)session_send(s, &env);
+	}
+	OPENSSL_free(cert_der);
+	OPENSSL_free(ca_der);
+	session_close_after_flush(s);
+	return 0;
+}
+
+static int
+handle_hello(struct session *s, const Mamori__Hello *hello)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__Welcome w = MAMORI__WELCOME__INIT;
+	char ver[64];
+
+	log_debug("%s: agent %s says hello (version %s)", s->peer, s->agent_id,
+	    mamori_log_safe(hello->agent_version, ver, sizeof(ver)));
+	w.agent_id = s->agent_id;
+	w.heartbeat_seconds = s->srv->heartbeat_seconds;
+	w.server_time = mamori_now();
+	env.body_case = MAMORI__ENVELOPE__BODY_WELCOME;
+	env.welcome = &w;
+	s->state = SS_READY;
+	return session_send(s, &env);
+}
+
+static int
+handle_heartbeat(struct session *s, const Mamori__Heartbeat *hb)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__HeartbeatAck ack = MAMORI__HEARTBEAT_ACK__INIT;
+	uint64_t now = mamori_now();
+
+	(void)hb;
+	if (now - s->seen_written >= MAMORI_SEEN_WRITE_INTERVAL) {
+		s->seen_written = now;
+		mamori_store_agent_seen(s->srv->store, s->agent_id, now,
+		    s->peer);
+	}
+	ack.time = now;
+	env.body_case = MAMORI__ENVELOPE__BODY_HEARTBEAT_ACK;
+	env.heartbeat_ack = &ack;
+	return session_send(s, &env);
+}
+
+static int
+send_inventory_ack(struct session *s, uint64_t collected_at)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__InventoryAck ack = MAMORI__INVENTORY_ACK__INIT;
+
+	ack.collected_at = collected_at;
+	env.body_case = MAMORI__ENVELOPE__BODY_INVENTORY_ACK;
+	env.inventory_ack = &ack;
+	return session_send(s, &env);
+}
+
+/* Returns 1 when the session is still open. */
+static int
+session_dispatch(struct session *s, const Mamori__Envelope *env)
+{
+	char why[256];
+	int r;
+
+	switch (s->state) {
+	case SS_ENROLL:
+		if (env->body_case != MAMORI__ENVELOPE__BODY_ENROLL_REQUEST)
+			break;
+		handle_enroll(s, env->enroll_request);
+		return 0;
+	case SS_HELLO:
+		if (env->body_case != MAMORI__ENVELOPE__BODY_HELLO)
+			break;
+		if (handle_hello(s, env->hello) != 0) {
+			session_close(s, "cannot send welcome");
+			return 0;
+		}
+		return 1;
+	case SS_READY:
+		switch (env->body_case) {
+		case MAMORI__ENVELOPE__BODY_HEARTBEAT:
+			r = handle_heartbeat(s, env->heartbeat);
+			break;
+		case MAMORI__ENVELOPE__BODY_INVENTORY:
+			r = mamori_ingest_snapshot(s->srv->store, s->agent_id,
+			    env->inventory, mamori_now());
+			if (r == 0)
+				r = send_inventory_ack(s,
+				    env->inventory->collected_at);
+			break;
+		case MAMORI__ENVELOPE__BODY_INVENTORY_DELTA:
+			r = mamori_ingest_delta(s->srv->store, s->agent_id,
+			    env->inventory_delta, mamori_now());
+			if (r == 0)
+				r = send_inventory_ack(s,
+				    env->inventory_delta->collected_at);
+			break;
+		default:
+			goto unexpected;
+		}
+		if (r != 0) {
+			snprintf(why, sizeof(why), "cannot process %s: %s",
+			    mamori_envelope_kind(env), mamori_strerror(r));
+			session_close(s, why);
+			return 0;
+		}
+		return 1;
+	default:
+		break;
+	}
+unexpected:
+	snprintf(why, sizeof(why), "unexpected %s message%s",
+	    mamori_envelope_kind(env), s->state == SS_ENROLL ?
+	    " without a client certificate (only enrollment is allowed)" : "");
+	session_close(s, why);
+	return 0;
+}
+
+static void
+session_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	Mamori__Envelope *env;
+	uint8_t hdr[MAMORI_FRAME_HEADER], *p;
+	uint32_t len;
+	size_t max, budget;
+	char why[160];
+	int r, authed;
+
+	while (s->state != SS_CLOSING) {
+		authed = s->state == SS_HELLO || s->state == SS_READY;
+		max = authed ? MAMORI_FRAME_MAX : MAMORI_FRAME_MAX_PREAUTH;
+		budget = authed ? MAMORI_DECODE_BUDGET :
+		    MAMORI_DECODE_BUDGET_PREAUTH;
+		if (evbuffer_get_length(in) < MAMORI_FRAME_HEADER)
+			return;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		if ((r = mamori_frame_length(hdr, max, &len)) != 0) {
+			snprintf(why, sizeof(why), "bad frame header: %s "
+			    "(limit %zu bytes%s)", mamori_strerror(r), max,
+			    authed ? "" : " before authentication");
+			session_close(s, why);
+			return;
+		}
+		if (evbuffer_get_length(in) < MAMORI_FRAME_HEADER + len)
+			return;
+		if ((p = evbuffer_pullup(in, MAMORI_FRAME_HEADER + len)) ==
+		    NULL) {
+			session_close(s, "out of memory");
+			return;
+		}
+		r = mamori_envelope_decode(p + MAMORI_FRAME_HEADER, len,
+		    budget, &env);
+		evbuffer_drain(in, MAMORI_FRAME_HEADER + len);
+		if (r != 0) {
+			snprintf(why, sizeof(why), "malformed frame of %u "
+			    "bytes: %s", len, mamori_strerror(r));
+			session_close(s, why);
+			return;
+		}
+		r = session_dispatch(s, env);
+		mamori_envelope_free(env);
+		if (!r)
+			return;
+	}
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+int
+mamori_session_drop_agent(struct mamori_server *srv, const char *agent_id,
+    const char *why)
+{
+	struct session *s;
+
+	for (s = srv->sessions; s != NULL; s = s->next) {
+		if (s->counted && strcmp(s->agent_id, agent_id) == 0) {
+			session_close(s, why);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+mamori_session_is_connected(struct mamori_server *srv, const char *agent_id)
+{
+	struct session *s;
+
+	for (s = srv->sessions; s != NULL; s = s->next)
+		if (s->counted && strcmp(s->agent_id, agent_id) == 0)
+			return 1;
+	return 0;
+}
+
+void
+mamori_session_close_all(struct mamori_server *srv)
+{
+	while (srv->sessions != NULL)
+		session_close(srv->sessions, NULL);
+}

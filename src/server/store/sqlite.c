@@ -1,0 +1,1590 @@
+/*
+ * sqlite.c - the embedded storage backend: one SQLite database in WAL mode
+ * in the server's data directory (see store.h for the contract).
+ *
+ * Every sensitive field is sealed (seal.h) before it is bound to a statement
+ * and opened only after it was read back, so the database, its WAL and its
+ * shared-memory file never hold a hostname, address, OS string, label,
+ * inventory or history detail in clear.  Ids, timestamps, counters and type
+ * codes stay clear so SQL can select on them.
+ *
+ * This file must never build SQL from data (every value is a bound
+ * parameter of a statement prepared once and cached), never log a field's
+ * content, never write to a database whose key did not open, and never
+ * abort on a database error: each becomes MAMORI_ERR_STORE and a log line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "err.h"
+#include "log.h"
+#include "seal.h"
+#include "store_impl.h"
+#include "util.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_DB_MODE 0600
+/* Attempts at a fresh random history id before giving up. */
+#define SQ_HISTORY_ID_TRIES 8
+/* First capacity of a list being read. */
+#define SQ_LIST_FIRST 16
+/* Largest timestamp the backend stores where SQL compares it. */
+#define SQ_TIME_MAX ((uint64_t)INT64_MAX)
+/* Largest sealed column read back. */
+#define SQ_SEALED_MAX (MAMORI_STORE_VALUE_MAX + MAMORI_AEAD_OVERHEAD)
+/* Room for the hex of a token id. */
+#define SQ_TOKEN_HEX_LEN (2 * MAMORI_TOKEN_ID_LEN + 1)
+/* Room for a row identity such as "agent_id/history id". */
+#define SQ_ROW_LEN (MAMORI_SEAL_ROW_MAX + 1)
+#define SQ_CERT_SERIAL_LEN 33
+
+#define SQ_META_SCHEMA_VERSION "schema_version"
+#define SQ_META_DATA_KEY "data_key"
+
+#define SQ_STR_(x) #x
+#define SQ_STR(x) SQ_STR_(x)
+
+static const char sq_schema[] =
+    "CREATE TABLE meta ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value NOT NULL);"
+    "CREATE TABLE tokens ("
+    " id BLOB PRIMARY KEY NOT NULL"
+    "  CHECK (length(id) = " SQ_STR(MAMORI_TOKEN_ID_LEN) "),"
+    " secret_hash BLOB NOT NULL"
+    "  CHECK (length(secret_hash) = " SQ_STR(MAMORI_SHA256_LEN) "),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " uses_max INTEGER NOT NULL,"
+    " uses INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL,"
+    " label BLOB NOT NULL);"
+    "CREATE TABLE agents ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " cert_serial TEXT NOT NULL,"
+    " enrolled_at INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL,"
+    " hostname BLOB NOT NULL,"
+    " os BLOB NOT NULL,"
+    " address BLOB NOT NULL);"
+    "CREATE TABLE inventory ("
+    " agent_id TEXT NOT NULL REFERENCES agents (id),"
+    " category INTEGER NOT NULL,"
+    " time INTEGER NOT NULL,"
+    " value BLOB NOT NULL,"
+    " PRIMARY KEY (agent_id, category));"
+    "CREATE TABLE history ("
+    " id INTEGER PRIMARY KEY,"
+    " agent_id TEXT NOT NULL REFERENCES agents (id),"
+    " time INTEGER NOT NULL,"
+    " category INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL,"
+    " detail BLOB NOT NULL);"
+    "CREATE INDEX history_agent_time ON history (agent_id, time, id);";
+
+/* Per-connection settings; none of them writes to the database. */
+static const char sq_pragmas[] =
+    "PRAGMA foreign_keys = ON;"
+    "PRAGMA synchronous = NORMAL;"
+    "PRAGMA temp_store = MEMORY;"
+    "PRAGMA secure_delete = ON;"
+    "PRAGMA trusted_schema = OFF;";
+
+enum sq_id {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_JOURNAL_WAL,
+	SQ_TABLE_COUNT,
+	SQ_META_EXISTS,
+	SQ_META_GET,
+	SQ_META_PUT,
+	SQ_TOKEN_ADD,
+	SQ_TOKEN_LIST,
+	SQ_TOKEN_REVOKE,
+	SQ_TOKEN_CHECK,
+	SQ_TOKEN_USE,
+	SQ_AGENT_ADD,
+	SQ_AGENT_GET,
+	SQ_AGENT_LIST,
+	SQ_AGENT_SEEN,
+	SQ_AGENT_SET_INFO,
+	SQ_AGENT_REVOKE,
+	SQ_INVENTORY_GET,
+	SQ_INVENTORY_PUT,
+	SQ_INVENTORY_TIME,
+	SQ_HISTORY_ADD,
+	SQ_HISTORY_LIST,
+	SQ_COUNT
+};
+
+static const char *const sq_sql[SQ_COUNT] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
+	[SQ_TABLE_COUNT] = "SELECT count(*) FROM sqlite_schema",
+	[SQ_META_EXISTS] = "SELECT count(*) FROM sqlite_schema"
+	    " WHERE type = 'table' AND name = 'meta'",
+	[SQ_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+	[SQ_META_PUT] = "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+	[SQ_TOKEN_ADD] = "INSERT INTO tokens (id, secret_hash, created_at,"
+	    " expires_at, uses_max, uses, revoked_at, label)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQ_TOKEN_LIST] = "SELECT id, created_at, expires_at, uses_max, uses,"
+	    " revoked_at, label FROM tokens"
+	    " ORDER BY created_at DESC, rowid DESC",
+	[SQ_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at ="
+	    " CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END"
+	    " WHERE id = ?1",
+	[SQ_TOKEN_CHECK] = "SELECT secret_hash, expires_at, uses_max, uses,"
+	    " revoked_at FROM tokens WHERE id = ?1",
+	[SQ_TOKEN_USE] = "UPDATE tokens SET uses = uses + 1"
+	    " WHERE id = ?1 AND uses = ?2 AND uses < uses_max",
+	[SQ_AGENT_ADD] = "INSERT INTO agents (id, cert_serial, enrolled_at,"
+	    " last_seen, revoked_at, hostname, os, address)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQ_AGENT_GET] = "SELECT id, cert_serial, enrolled_at, last_seen,"
+	    " revoked_at, hostname, os, address FROM agents WHERE id = ?1",
+	[SQ_AGENT_LIST] = "SELECT id, cert_serial, enrolled_at, last_seen,"
+	    " revoked_at, hostname, os, address FROM agents ORDER BY id",
+	[SQ_AGENT_SEEN] = "UPDATE agents SET last_seen = ?2, address = ?3"
+	    " WHERE id = ?1",
+	[SQ_AGENT_SET_INFO] = "UPDATE agents SET hostname = ?2, os = ?3"
+	    " WHERE id = ?1",
+	[SQ_AGENT_REVOKE] = "UPDATE agents SET revoked_at ="
+	    " CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END"
+	    " WHERE id = ?1",
+	[SQ_INVENTORY_GET] = "SELECT value FROM inventory"
+	    " WHERE agent_id = ?1 AND category = ?2",
+	[SQ_INVENTORY_PUT] = "INSERT INTO inventory (agent_id, category, time,"
+	    " value) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (agent_id, category) DO UPDATE"
+	    " SET time = excluded.time, value = excluded.value",
+	[SQ_INVENTORY_TIME] = "SELECT max(time) FROM inventory"
+	    " WHERE agent_id = ?1",
+	[SQ_HISTORY_ADD] = "INSERT INTO history (id, agent_id, time, category,"
+	    " kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_HISTORY_LIST] = "SELECT id, time, category, kind, detail"
+	    " FROM history WHERE agent_id = ?1 AND time >= ?2"
+	    " ORDER BY time, id LIMIT ?3",
+};
+
+struct sq_store {
+	struct mamori_store base;     /* first: the interface's handle */
+	sqlite3 *db;
+	struct mamori_seal *seal;
+	sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
+};
+
+static const struct mamori_store_ops sq_ops;
+
+static struct sq_store *
+sq_from(struct mamori_store *base)
+{
+	return (struct sq_store *)base;
+}
+
+/* Logs a database error for what and returns MAMORI_ERR_STORE. */
+static int
+sq_fail(struct sq_store *s, const char *what)
+{
+	log_error("store: %s: %s", what,
+	    s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
+	return MAMORI_ERR_STORE;
+}
+
+/* Returns the cached statement id in *out, preparing it the first time.
+ * Refuses a statement still stepping (a callback re-entering the store). */
+static int
+sq_stmt(struct sq_store *s, enum sq_id id, sqlite3_stmt **out)
+{
+	int r = MAMORI_ERR_INTERNAL;
+
+	*out = NULL;
+	if (s->stmt[id] == NULL) {
+		if (sqlite3_prepare_v3(s->db, sq_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) !=
+		    SQLITE_OK) {
+			s->stmt[id] = NULL;
+			r = sq_fail(s, "prepare");
+			goto out;
+		}
+	} else if (sqlite3_stmt_busy(s->stmt[id])) {
+		log_error("store: statement %d re-entered while in use",
+		    (int)id);
+		r = MAMORI_ERR_INTERNAL;
+		goto out;
+	}
+	*out = s->stmt[id];
+	r = 0;
+out:
+	return r;
+}
+
+/* Makes a statement ready for its next use; accepts NULL. */
+static void
+sq_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int
+sq_bind_i64(struct sq_store *s, sqlite3_stmt *st, int i, int64_t v)
+{
+	if (sqlite3_bind_int64(st, i, (sqlite3_int64)v) != SQLITE_OK)
+		return sq_fail(s, "bind");
+	return 0;
+}
+
+static int
+sq_bind_u64(struct sq_store *s, sqlite3_stmt *st, int i, uint64_t v)
+{
+	/* Stored as the same 64 bits; read back with sq_col_u64. */
+	return sq_bind_i64(s, st, i, (int64_t)v);
+}
+
+static int
+sq_bind_text(struct sq_store *s, sqlite3_stmt *st, int i, const char *v)
+{
+	if (sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) != SQLITE_OK)
+		return sq_fail(s, "bind");
+	return 0;
+}
+
+/* Binds n bytes at v, which must stay valid until sq_done(st). */
+static int
+sq_bind_blob(struct sq_store *s, sqlite3_stmt *st, int i, const void *v,
+    size_t n)
+{
+	static const uint8_t empty[1];
+
+	if (n > INT_MAX)
+		return MAMORI_ERR_TOO_LARGE;
+	if (sqlite3_bind_blob(st, i, n > 0 ? v : empty, (int)n,
+	    SQLITE_STATIC) != SQLITE_OK)
+		return sq_fail(s, "bind");
+	return 0;
+}
+
+static uint64_t
+sq_col_u64(sqlite3_stmt *st, int i)
+{
+	return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+/*
+ * Steps st.  Returns 1 for a row, 0 when done, MAMORI_ERR_EXISTS for a
+ * primary key or unique constraint, MAMORI_ERR_NOT_FOUND for a foreign key
+ * (the row refers to an unknown agent), MAMORI_ERR_STORE (logged) otherwise.
+ */
+static int
+sq_step(struct sq_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	switch (rc) {
+	case SQLITE_ROW:
+		return 1;
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return MAMORI_ERR_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return MAMORI_ERR_NOT_FOUND;
+	default:
+		return sq_fail(s, what);
+	}
+}
+
+/* Runs a statement that returns no row. */
+static int
+sq_run(struct sq_store *s, enum sq_id id, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_stmt(s, id, &st)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, what)) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+/* Runs a statement returning one integer into *v. */
+static int
+sq_int(struct sq_store *s, enum sq_id id, const char *what, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	*v = 0;
+	if ((r = sq_stmt(s, id, &st)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, what)) < 0)
+		goto out;
+	if (r == 0) {
+		r = sq_fail(s, what);
+		goto out;
+	}
+	*v = (int64_t)sqlite3_column_int64(st, 0);
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+/*
+ * Transactions.  An operation that needs several statements opens its own
+ * transaction unless the caller already holds one (*owned says which), and
+ * sq_txn_leave ends only what it opened: committed on success, rolled back
+ * otherwise.
+ */
+static int
+sq_txn_enter(struct sq_store *s, int *owned)
+{
+	int r = MAMORI_ERR_INTERNAL;
+
+	*owned = 0;
+	if (!sqlite3_get_autocommit(s->db)) {
+		r = 0;
+		goto out;
+	}
+	if ((r = sq_run(s, SQ_BEGIN, "begin")) != 0)
+		goto out;
+	*owned = 1;
+	r = 0;
+out:
+	return r;
+}
+
+static int
+sq_txn_leave(struct sq_store *s, int owned, int r)
+{
+	if (!owned)
+		return r;
+	if (r == 0 && (r = sq_run(s, SQ_COMMIT, "commit")) == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sq_run(s, SQ_ROLLBACK, "rollback");
+	return r;
+}
+
+/* Agent ids come from certificates the server issued (32 hex characters);
+ * anything outside a conservative alphabet is refused. */
+static int
+sq_check_agent_id(const char *id)
+{
+	size_t i, len;
+
+	if (id == NULL)
+		return MAMORI_ERR_INVALID;
+	len = strlen(id);
+	if (len == 0 || len >= MAMORI_AGENT_ID_STRLEN)
+		return MAMORI_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+		    c == '.'))
+			return MAMORI_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* Seals the string v (NULL: empty), shorter than max, into out. */
+static int
+sq_seal_str(struct sq_store *s, const char *table, const char *row,
+    const char *column, const char *v, size_t max, struct mamori_buf *out)
+{
+	size_t len = v != NULL ? strlen(v) : 0;
+
+	if (len >= max)
+		return MAMORI_ERR_TOO_LARGE;
+	return mamori_seal_field(s->seal, table, row, column, v != NULL ? v :
+	    "", len, out);
+}
+
+/*
+ * Opens the sealed column col of the current row of st, appending the
+ * plaintext to out.  Logs (names only, never content) what fails.
+ */
+static int
+sq_open_col(struct sq_store *s, sqlite3_stmt *st, int col, const char *table,
+    const char *row, const char *column, struct mamori_buf *out)
+{
+	const void *p;
+	int n, r = MAMORI_ERR_INTERNAL;
+
+	p = sqlite3_column_blob(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if (n < 0) {
+		r = sq_fail(s, "read");
+		goto out;
+	}
+	if ((size_t)n > SQ_SEALED_MAX) {
+		log_error("store: sealed %s.%s of row %s exceeds its limit",
+		    table, column, row);
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if (p == NULL)
+		p = "";
+	r = mamori_seal_open_field(s->seal, table, row, column, p, (size_t)n,
+	    out);
+	if (r == MAMORI_ERR_AUTH)
+		log_error("store: sealed %s.%s of row %s does not open",
+		    table, column, row);
+	else if (r == MAMORI_ERR_TOO_LARGE)
+		log_debug("store: sealed %s.%s of row %s does not fit the "
+		    "caller's buffer", table, column, row);
+	if (r != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+/* Opens a sealed string column into dst (dstlen bytes, NUL-terminated). */
+static int
+sq_open_str(struct sq_store *s, sqlite3_stmt *st, int col, const char *table,
+    const char *row, const char *column, char *dst, size_t dstlen)
+{
+	struct mamori_buf b;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&b, dstlen - 1);
+	dst[0] = '\0';
+	if ((r = sq_open_col(s, st, col, table, row, column, &b)) != 0)
+		goto out;
+	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+		log_error("store: sealed %s.%s of row %s holds a NUL",
+		    table, column, row);
+		r = MAMORI_ERR_BAD_STRING;
+		goto out;
+	}
+	if (b.len > 0)
+		memcpy(dst, b.data, b.len);
+	dst[b.len] = '\0';
+	r = 0;
+out:
+	mamori_buf_free(&b);
+	return r;
+}
+
+/* Copies a clear text column into dst; MAMORI_ERR_STORE when it does not
+ * fit (the database was altered behind the store's back). */
+static int
+sq_col_str(sqlite3_stmt *st, int col, const char *what, char *dst,
+    size_t dstlen)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+
+	if (p == NULL || mamori_strlcpy(dst, (const char *)p, dstlen) >=
+	    dstlen) {
+		log_error("store: %s in the database is malformed", what);
+		dst[0] = '\0';
+		return MAMORI_ERR_STORE;
+	}
+	return 0;
+}
+
+/*
+ * Makes room in an array being filled with records of size elem so that it
+ * holds at least n + 1.  Not realloc: records hold opened fields, so the
+ * old copy is wiped before it is freed.
+ */
+static int
+sq_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (n < *cap) {
+		r = 0;
+		goto out;
+	}
+	ncap = *cap == 0 ? SQ_LIST_FIRST : *cap * 2;
+	if (ncap < *cap || ncap > SIZE_MAX / elem) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((p = calloc(ncap, elem)) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	if (*arr != NULL) {
+		memcpy(p, *arr, n * elem);
+		OPENSSL_cleanse(*arr, *cap * elem);
+		free(*arr);
+	}
+	*arr = p;
+	*cap = ncap;
+	r = 0;
+out:
+	return r;
+}
+
+static void
+sq_wipe_free(void *arr, size_t bytes)
+{
+	if (arr == NULL)
+		return;
+	OPENSSL_cleanse(arr, bytes);
+	free(arr);
+}
+
+/* --- handle and transactions ------------------------------------------- */
+
+static void
+sq_close(struct mamori_store *base)
+{
+	struct sq_store *s = sq_from(base);
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+		log_error("store: close: %s", sqlite3_errmsg(s->db));
+	mamori_seal_free(s->seal);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+static int
+sq_begin(struct mamori_store *base)
+{
+	struct sq_store *s = sq_from(base);
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (!sqlite3_get_autocommit(s->db)) {
+		log_error("store: begin: a transaction is already open");
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((r = sq_run(s, SQ_BEGIN, "begin")) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+static int
+sq_commit(struct mamori_store *base)
+{
+	struct sq_store *s = sq_from(base);
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (sqlite3_get_autocommit(s->db)) {
+		log_error("store: commit: no transaction is open");
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((r = sq_run(s, SQ_COMMIT, "commit")) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+/* Rolling back when nothing is open (SQLite may already have rolled back
+ * after an error) does nothing and succeeds, so cleanup paths can call it
+ * unconditionally. */
+static int
+sq_rollback(struct mamori_store *base)
+{
+	struct sq_store *s = sq_from(base);
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (sqlite3_get_autocommit(s->db)) {
+		r = 0;
+		goto out;
+	}
+	if ((r = sq_run(s, SQ_ROLLBACK, "rollback")) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+/* --- tokens -------------------------------------------------------------- */
+
+static int
+sq_token_add(struct mamori_store *base, const struct mamori_token_rec *t,
+    const uint8_t *secret_hash)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf label;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_TOKEN_HEX_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&label, MAMORI_STORE_LABEL_MAX + MAMORI_AEAD_OVERHEAD);
+	if (memchr(t->label, '\0', sizeof(t->label)) == NULL) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	mamori_hex(t->id, MAMORI_TOKEN_ID_LEN, row);
+	if ((r = sq_seal_str(s, "tokens", row, "label", t->label,
+	    MAMORI_STORE_LABEL_MAX, &label)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_TOKEN_ADD, &st)) != 0 ||
+	    (r = sq_bind_blob(s, st, 1, t->id, MAMORI_TOKEN_ID_LEN)) != 0 ||
+	    (r = sq_bind_blob(s, st, 2, secret_hash, MAMORI_SHA256_LEN)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, t->created_at)) != 0 ||
+	    (r = sq_bind_u64(s, st, 4, t->expires_at)) != 0 ||
+	    (r = sq_bind_i64(s, st, 5, t->uses_max)) != 0 ||
+	    (r = sq_bind_i64(s, st, 6, t->uses)) != 0 ||
+	    (r = sq_bind_u64(s, st, 7, t->revoked_at)) != 0 ||
+	    (r = sq_bind_blob(s, st, 8, label.data, label.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "token_add")) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&label);
+	return r;
+}
+
+static int
+sq_token_list(struct mamori_store *base, struct mamori_token_rec **out,
+    size_t *n)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_token_rec *arr = NULL, *t;
+	sqlite3_stmt *st = NULL;
+	size_t count = 0, cap = 0;
+	char row[SQ_TOKEN_HEX_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = sq_stmt(s, SQ_TOKEN_LIST, &st)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "token_list")) == 1) {
+		if ((r = sq_grow((void **)&arr, &cap, count,
+		    sizeof(*arr))) != 0)
+			goto out;
+		t = &arr[count];
+		if (sqlite3_column_bytes(st, 0) != MAMORI_TOKEN_ID_LEN) {
+			log_error("store: a token id is malformed");
+			r = MAMORI_ERR_STORE;
+			goto out;
+		}
+		memcpy(t->id, sqlite3_column_blob(st, 0), MAMORI_TOKEN_ID_LEN);
+		t->created_at = sq_col_u64(st, 1);
+		t->expires_at = sq_col_u64(st, 2);
+		t->uses_max = (uint32_t)sqlite3_column_int64(st, 3);
+		t->uses = (uint32_t)sqlite3_column_int64(st, 4);
+		t->revoked_at = sq_col_u64(st, 5);
+		mamori_hex(t->id, MAMORI_TOKEN_ID_LEN, row);
+		if ((r = sq_open_str(s, st, 6, "tokens", row, "label",
+		    t->label, sizeof(t->label))) != 0)
+			goto out;
+		count++;
+	}
+	if (r < 0)
+		goto out;
+	*out = arr;
+	*n = count;
+	arr = NULL;
+	r = 0;
+out:
+	sq_done(st);
+	sq_wipe_free(arr, cap * sizeof(*arr));
+	return r;
+}
+
+static int
+sq_token_revoke(struct mamori_store *base, const uint8_t *id, uint64_t now)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_stmt(s, SQ_TOKEN_REVOKE, &st)) != 0 ||
+	    (r = sq_bind_blob(s, st, 1, id, MAMORI_TOKEN_ID_LEN)) != 0 ||
+	    (r = sq_bind_u64(s, st, 2, now)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "token_revoke")) < 0)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+/*
+ * Reads the token and counts a use inside one transaction (the caller's, or
+ * one of its own), so two servers sharing the file cannot both spend the
+ * last use.  The checks run in the contract's order; nothing is written
+ * unless all pass.
+ */
+static int
+sq_token_consume(struct mamori_store *base, const uint8_t *id,
+    const uint8_t *secret_hash, uint64_t now)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	uint8_t stored[MAMORI_SHA256_LEN];
+	uint64_t expires_at, revoked_at;
+	int64_t uses_max, uses;
+	int owned = 0, r = MAMORI_ERR_INTERNAL;
+
+	memset(stored, 0, sizeof(stored));
+	if ((r = sq_txn_enter(s, &owned)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_TOKEN_CHECK, &st)) != 0 ||
+	    (r = sq_bind_blob(s, st, 1, id, MAMORI_TOKEN_ID_LEN)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "token_consume")) < 0)
+		goto out;
+	if (r == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (sqlite3_column_bytes(st, 0) != MAMORI_SHA256_LEN) {
+		log_error("store: a token's secret hash is malformed");
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	memcpy(stored, sqlite3_column_blob(st, 0), sizeof(stored));
+	expires_at = sq_col_u64(st, 1);
+	uses_max = (int64_t)sqlite3_column_int64(st, 2);
+	uses = (int64_t)sqlite3_column_int64(st, 3);
+	revoked_at = sq_col_u64(st, 4);
+	sq_done(st);
+	st = NULL;
+
+	if (!mamori_equal(stored, secret_hash, sizeof(stored))) {
+		r = MAMORI_ERR_AUTH;
+		goto out;
+	}
+	if (revoked_at != 0) {
+		r = MAMORI_ERR_REVOKED;
+		goto out;
+	}
+	if (now >= expires_at) {
+		r = MAMORI_ERR_EXPIRED;
+		goto out;
+	}
+	if (uses >= uses_max) {
+		r = MAMORI_ERR_USED_UP;
+		goto out;
+	}
+	if ((r = sq_stmt(s, SQ_TOKEN_USE, &st)) != 0 ||
+	    (r = sq_bind_blob(s, st, 1, id, MAMORI_TOKEN_ID_LEN)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, uses)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "token_consume")) < 0)
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		log_error("store: token_consume: the token changed underneath");
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	OPENSSL_cleanse(stored, sizeof(stored));
+	return sq_txn_leave(s, owned, r);
+}
+
+/* --- agents -------------------------------------------------------------- */
+
+static int
+sq_agent_add(struct mamori_store *base, const struct mamori_agent_rec *a)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf host, os, addr;
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&host, SQ_SEALED_MAX);
+	mamori_buf_init(&os, SQ_SEALED_MAX);
+	mamori_buf_init(&addr, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(a->id)) != 0)
+		goto out;
+	if (memchr(a->cert_serial, '\0', sizeof(a->cert_serial)) == NULL ||
+	    memchr(a->hostname, '\0', sizeof(a->hostname)) == NULL ||
+	    memchr(a->os, '\0', sizeof(a->os)) == NULL ||
+	    memchr(a->address, '\0', sizeof(a->address)) == NULL) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = sq_seal_str(s, "agents", a->id, "hostname", a->hostname,
+	    MAMORI_STORE_HOSTNAME_MAX, &host)) != 0 ||
+	    (r = sq_seal_str(s, "agents", a->id, "os", a->os,
+	    MAMORI_STORE_OS_MAX, &os)) != 0 ||
+	    (r = sq_seal_str(s, "agents", a->id, "address", a->address,
+	    MAMORI_STORE_ADDRESS_MAX, &addr)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_AGENT_ADD, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, a->id)) != 0 ||
+	    (r = sq_bind_text(s, st, 2, a->cert_serial)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, a->enrolled_at)) != 0 ||
+	    (r = sq_bind_u64(s, st, 4, a->last_seen)) != 0 ||
+	    (r = sq_bind_u64(s, st, 5, a->revoked_at)) != 0 ||
+	    (r = sq_bind_blob(s, st, 6, host.data, host.len)) != 0 ||
+	    (r = sq_bind_blob(s, st, 7, os.data, os.len)) != 0 ||
+	    (r = sq_bind_blob(s, st, 8, addr.data, addr.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent_add")) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&host);
+	mamori_buf_free(&os);
+	mamori_buf_free(&addr);
+	return r;
+}
+
+/* Fills a from the current row of an agent SELECT. */
+static int
+sq_agent_row(struct sq_store *s, sqlite3_stmt *st, struct mamori_agent_rec *a)
+{
+	int r = MAMORI_ERR_INTERNAL;
+
+	memset(a, 0, sizeof(*a));
+	if ((r = sq_col_str(st, 0, "an agent id", a->id, sizeof(a->id))) != 0 ||
+	    (r = sq_col_str(st, 1, "a certificate serial", a->cert_serial,
+	    sizeof(a->cert_serial))) != 0)
+		goto out;
+	a->enrolled_at = sq_col_u64(st, 2);
+	a->last_seen = sq_col_u64(st, 3);
+	a->revoked_at = sq_col_u64(st, 4);
+	if ((r = sq_open_str(s, st, 5, "agents", a->id, "hostname",
+	    a->hostname, sizeof(a->hostname))) != 0 ||
+	    (r = sq_open_str(s, st, 6, "agents", a->id, "os", a->os,
+	    sizeof(a->os))) != 0 ||
+	    (r = sq_open_str(s, st, 7, "agents", a->id, "address",
+	    a->address, sizeof(a->address))) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		OPENSSL_cleanse(a, sizeof(*a));
+	return r;
+}
+
+static int
+sq_agent_get(struct mamori_store *base, const char *id,
+    struct mamori_agent_rec *out)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = sq_check_agent_id(id)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_AGENT_GET, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, id)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent_get")) < 0)
+		goto out;
+	if (r == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = sq_agent_row(s, st, out)) != 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+static int
+sq_agent_list(struct mamori_store *base, struct mamori_agent_rec **out,
+    size_t *n)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_agent_rec *arr = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t count = 0, cap = 0;
+	int r = MAMORI_ERR_INTERNAL;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = sq_stmt(s, SQ_AGENT_LIST, &st)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "agent_list")) == 1) {
+		if ((r = sq_grow((void **)&arr, &cap, count,
+		    sizeof(*arr))) != 0)
+			goto out;
+		if ((r = sq_agent_row(s, st, &arr[count])) != 0)
+			goto out;
+		count++;
+	}
+	if (r < 0)
+		goto out;
+	*out = arr;
+	*n = count;
+	arr = NULL;
+	r = 0;
+out:
+	sq_done(st);
+	sq_wipe_free(arr, cap * sizeof(*arr));
+	return r;
+}
+
+/* address NULL is stored as an empty address. */
+static int
+sq_agent_seen(struct mamori_store *base, const char *id, uint64_t now,
+    const char *address)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf addr;
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&addr, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(id)) != 0)
+		goto out;
+	if ((r = sq_seal_str(s, "agents", id, "address", address,
+	    MAMORI_STORE_ADDRESS_MAX, &addr)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_AGENT_SEEN, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, id)) != 0 ||
+	    (r = sq_bind_u64(s, st, 2, now)) != 0 ||
+	    (r = sq_bind_blob(s, st, 3, addr.data, addr.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent_seen")) < 0)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&addr);
+	return r;
+}
+
+/* hostname or os NULL is stored as empty. */
+static int
+sq_agent_set_info(struct mamori_store *base, const char *id,
+    const char *hostname, const char *os)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf host, osb;
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&host, SQ_SEALED_MAX);
+	mamori_buf_init(&osb, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(id)) != 0)
+		goto out;
+	if ((r = sq_seal_str(s, "agents", id, "hostname", hostname,
+	    MAMORI_STORE_HOSTNAME_MAX, &host)) != 0 ||
+	    (r = sq_seal_str(s, "agents", id, "os", os, MAMORI_STORE_OS_MAX,
+	    &osb)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_AGENT_SET_INFO, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, id)) != 0 ||
+	    (r = sq_bind_blob(s, st, 2, host.data, host.len)) != 0 ||
+	    (r = sq_bind_blob(s, st, 3, osb.data, osb.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent_set_info")) < 0)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&host);
+	mamori_buf_free(&osb);
+	return r;
+}
+
+static int
+sq_agent_revoke(struct mamori_store *base, const char *id, uint64_t now)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_check_agent_id(id)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_AGENT_REVOKE, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, id)) != 0 ||
+	    (r = sq_bind_u64(s, st, 2, now)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent_revoke")) < 0)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+/* --- inventory and history ----------------------------------------------- */
+
+static int
+sq_inventory_row(const char *agent_id, uint32_t category, char row[SQ_ROW_LEN])
+{
+	int n = snprintf(row, SQ_ROW_LEN, "%s/%" PRIu32, agent_id, category);
+
+	if (n < 0 || n >= SQ_ROW_LEN)
+		return MAMORI_ERR_INVALID;
+	return 0;
+}
+
+static int
+sq_inventory_get(struct mamori_store *base, const char *agent_id,
+    uint32_t category, struct mamori_buf *out)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_check_agent_id(agent_id)) != 0 ||
+	    (r = sq_inventory_row(agent_id, category, row)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_INVENTORY_GET, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, agent_id)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, category)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "inventory_get")) < 0)
+		goto out;
+	if (r == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = sq_open_col(s, st, 0, "inventory", row, "value", out)) != 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+static int
+sq_inventory_put(struct mamori_store *base, const char *agent_id,
+    uint32_t category, const uint8_t *value, size_t len, uint64_t now)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf sealed;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(agent_id)) != 0 ||
+	    (r = sq_inventory_row(agent_id, category, row)) != 0)
+		goto out;
+	if (now > SQ_TIME_MAX || (value == NULL && len > 0)) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if (len > MAMORI_STORE_VALUE_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = mamori_seal_field(s->seal, "inventory", row, "value",
+	    value != NULL ? (const void *)value : "", len, &sealed)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_INVENTORY_PUT, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, agent_id)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, category)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, now)) != 0 ||
+	    (r = sq_bind_blob(s, st, 4, sealed.data, sealed.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "inventory_put")) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&sealed);
+	return r;
+}
+
+static int
+sq_inventory_time(struct mamori_store *base, const char *agent_id,
+    uint64_t *time)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	*time = 0;
+	if ((r = sq_check_agent_id(agent_id)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_INVENTORY_TIME, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, agent_id)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "inventory_time")) < 0)
+		goto out;
+	/* max() over no rows is one NULL row. */
+	if (r == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*time = sq_col_u64(st, 0);
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+static int
+sq_history_row(const char *agent_id, uint64_t id, char row[SQ_ROW_LEN])
+{
+	int n = snprintf(row, SQ_ROW_LEN, "%s/%" PRIu64, agent_id, id);
+
+	if (n < 0 || n >= SQ_ROW_LEN)
+		return MAMORI_ERR_INVALID;
+	return 0;
+}
+
+/*
+ * The id is drawn at random before the insert because it is part of the
+ * detail's associated data; a collision (1 in 2^63 per pair) is retried.
+ */
+static int
+sq_history_add(struct mamori_store *base, const char *agent_id,
+    uint64_t time, uint32_t category, uint32_t kind, const uint8_t *detail,
+    size_t len)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf sealed;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	uint64_t id;
+	int tries, r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(agent_id)) != 0)
+		goto out;
+	if (time > SQ_TIME_MAX || (detail == NULL && len > 0)) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if (len > MAMORI_STORE_VALUE_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	for (tries = 0; tries < SQ_HISTORY_ID_TRIES; tries++) {
+		id = 1 + mamori_random_below((uint64_t)INT64_MAX);
+		mamori_buf_reset(&sealed);
+		if ((r = sq_history_row(agent_id, id, row)) != 0)
+			goto out;
+		if ((r = mamori_seal_field(s->seal, "history", row, "detail",
+		    detail != NULL ? (const void *)detail : "", len,
+		    &sealed)) != 0)
+			goto out;
+		if ((r = sq_stmt(s, SQ_HISTORY_ADD, &st)) != 0 ||
+		    (r = sq_bind_u64(s, st, 1, id)) != 0 ||
+		    (r = sq_bind_text(s, st, 2, agent_id)) != 0 ||
+		    (r = sq_bind_u64(s, st, 3, time)) != 0 ||
+		    (r = sq_bind_i64(s, st, 4, category)) != 0 ||
+		    (r = sq_bind_i64(s, st, 5, kind)) != 0 ||
+		    (r = sq_bind_blob(s, st, 6, sealed.data, sealed.len)) != 0)
+			goto out;
+		r = sq_step(s, st, "history_add");
+		sq_done(st);
+		st = NULL;
+		if (r != MAMORI_ERR_EXISTS)
+			break;
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&sealed);
+	return r;
+}
+
+static int
+sq_history_list(struct mamori_store *base, const char *agent_id,
+    uint64_t since, size_t limit, mamori_history_fn fn, void *ctx)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_history_rec rec;
+	struct mamori_buf detail;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL, cb;
+
+	mamori_buf_init(&detail, MAMORI_STORE_VALUE_MAX);
+	if ((r = sq_check_agent_id(agent_id)) != 0)
+		goto out;
+	if (since > SQ_TIME_MAX) {
+		/* No stored time is that large. */
+		r = 0;
+		goto out;
+	}
+	if ((r = sq_stmt(s, SQ_HISTORY_LIST, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, agent_id)) != 0 ||
+	    (r = sq_bind_u64(s, st, 2, since)) != 0 ||
+	    (r = sq_bind_i64(s, st, 3, limit == 0 || limit > INT64_MAX ? -1 :
+	    (int64_t)limit)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "history_list")) == 1) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = sq_col_u64(st, 0);
+		rec.time = sq_col_u64(st, 1);
+		rec.category = (uint32_t)sqlite3_column_int64(st, 2);
+		rec.kind = (uint32_t)sqlite3_column_int64(st, 3);
+		mamori_buf_reset(&detail);
+		if ((r = sq_history_row(agent_id, rec.id, row)) != 0 ||
+		    (r = sq_open_col(s, st, 4, "history", row, "detail",
+		    &detail)) != 0)
+			goto out;
+		rec.detail = detail.data;
+		rec.detail_len = detail.len;
+		if ((cb = fn(ctx, &rec)) != 0) {
+			r = cb;
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&detail);
+	return r;
+}
+
+/* --- opening ------------------------------------------------------------- */
+
+/*
+ * Makes sure there is a file at path: created empty with mode 0600 when
+ * create is set and nothing is there (*created = 1), MAMORI_ERR_NOT_FOUND
+ * when create is not set and nothing is there.
+ */
+static int
+sq_file_prepare(const char *path, int create, int *created)
+{
+	struct stat sb;
+	int fd = -1, r = MAMORI_ERR_INTERNAL;
+
+	*created = 0;
+	if (create) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		    SQ_DB_MODE);
+		if (fd >= 0) {
+			/* Exactly 0600 whatever the umask. */
+			if (fchmod(fd, SQ_DB_MODE) != 0) {
+				log_error("store: fchmod %s: %s", path,
+				    strerror(errno));
+				r = MAMORI_ERR_SYSTEM;
+				*created = 1;
+				goto out;
+			}
+			*created = 1;
+			r = 0;
+			goto out;
+		}
+		if (errno != EEXIST) {
+			log_error("store: create %s: %s", path,
+			    strerror(errno));
+			r = MAMORI_ERR_SYSTEM;
+			goto out;
+		}
+	}
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT) {
+			r = MAMORI_ERR_NOT_FOUND;
+			goto out;
+		}
+		log_error("store: stat %s: %s", path, strerror(errno));
+		r = MAMORI_ERR_SYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		log_error("store: %s is not a regular file", path);
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	if ((sb.st_mode & 077) != 0)
+		log_warn("store: %s is readable by others than its owner",
+		    path);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Reads the meta value name into out (blob or integer). */
+static int
+sq_meta_get(struct sq_store *s, const char *name, struct mamori_buf *blob,
+    int64_t *num)
+{
+	sqlite3_stmt *st = NULL;
+	const void *p;
+	int n, r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_stmt(s, SQ_META_GET, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, name)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "meta")) < 0)
+		goto out;
+	if (r == 0) {
+		log_error("store: the database has no %s", name);
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	if (num != NULL)
+		*num = (int64_t)sqlite3_column_int64(st, 0);
+	if (blob != NULL) {
+		p = sqlite3_column_blob(st, 0);
+		n = sqlite3_column_bytes(st, 0);
+		if (n < 0 || (r = mamori_buf_append(blob, p != NULL ? p : "",
+		    (size_t)n)) != 0) {
+			log_error("store: the database's %s is malformed",
+			    name);
+			r = MAMORI_ERR_STORE;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+/* Opens an existing store's data key.  Reads only. */
+static int
+sq_load(struct sq_store *s, const uint8_t *storage_key)
+{
+	struct mamori_buf wrapped;
+	int64_t version = 0;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&wrapped, MAMORI_SEAL_WRAPPED_LEN);
+	if ((r = sq_meta_get(s, SQ_META_DATA_KEY, &wrapped, NULL)) != 0)
+		goto out;
+	if ((r = mamori_seal_unwrap(storage_key, wrapped.data, wrapped.len,
+	    &s->seal)) != 0) {
+		if (r == MAMORI_ERR_WRONG_KEY)
+			log_error("store: the storage key does not open this "
+			    "store");
+		goto out;
+	}
+	if ((r = sq_meta_get(s, SQ_META_SCHEMA_VERSION, NULL,
+	    &version)) != 0)
+		goto out;
+	if (version != SQ_SCHEMA_VERSION) {
+		log_error("store: schema version %" PRId64 ", this build "
+		    "knows %d", version, SQ_SCHEMA_VERSION);
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	r = 0;
+out:
+	mamori_buf_free(&wrapped);
+	return r;
+}
+
+static int
+sq_journal_wal(struct sq_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_stmt(s, SQ_JOURNAL_WAL, &st)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "journal_mode")) < 0)
+		goto out;
+	mode = r == 1 ? sqlite3_column_text(st, 0) : NULL;
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		log_error("store: the database refuses WAL mode");
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	r = 0;
+out:
+	sq_done(st);
+	/* A pragma's statement is not kept: it is used once per open. */
+	if (s->stmt[SQ_JOURNAL_WAL] != NULL) {
+		sqlite3_finalize(s->stmt[SQ_JOURNAL_WAL]);
+		s->stmt[SQ_JOURNAL_WAL] = NULL;
+	}
+	return r;
+}
+
+/* Lays out a new store in an empty database: schema, version, data key. */
+static int
+sq_init(struct sq_store *s, const uint8_t *storage_key)
+{
+	struct mamori_buf wrapped;
+	sqlite3_stmt *st = NULL;
+	int64_t tables = 0;
+	int owned = 0, r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&wrapped, MAMORI_SEAL_WRAPPED_LEN);
+	if ((r = sq_int(s, SQ_TABLE_COUNT, "schema", &tables)) != 0)
+		goto out;
+	if (tables != 0) {
+		log_error("store: the database holds tables but no mamori "
+		    "store");
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	if ((r = sq_journal_wal(s)) != 0)
+		goto out;
+	if ((r = sq_txn_enter(s, &owned)) != 0)
+		goto out;
+	/* Checked again under the write lock: another process may have
+	 * created the store since. */
+	if ((r = sq_int(s, SQ_TABLE_COUNT, "schema", &tables)) != 0)
+		goto out;
+	if (tables != 0) {
+		log_error("store: the store was created concurrently");
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	if (sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		r = sq_fail(s, "schema");
+		goto out;
+	}
+	if ((r = mamori_seal_wrap_new(storage_key, &wrapped, &s->seal)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_META_PUT, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, SQ_META_SCHEMA_VERSION)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, SQ_SCHEMA_VERSION)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "meta")) < 0)
+		goto out;
+	sq_done(st);
+	if ((r = sq_bind_text(s, st, 1, SQ_META_DATA_KEY)) != 0 ||
+	    (r = sq_bind_blob(s, st, 2, wrapped.data, wrapped.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "meta")) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	r = sq_txn_leave(s, owned, r);
+	if (r != 0) {
+		mamori_seal_free(s->seal);
+		s->seal = NULL;
+	}
+	mamori_buf_free(&wrapped);
+	return r;
+}
+
+int
+mamori_store_open_sqlite(const char *path,
+    const uint8_t storage_key[MAMORI_KEY_LEN], int create,
+    struct mamori_store **out)
+{
+	struct sq_store *s = NULL;
+	int64_t has_meta = 0;
+	int created = 0, r = MAMORI_ERR_INTERNAL;
+
+	*out = NULL;
+	if (path == NULL || storage_key == NULL) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	s->base.ops = &sq_ops;
+	if ((r = sq_file_prepare(path, create, &created)) != 0)
+		goto out;
+	/* No SQLITE_OPEN_CREATE: the file exists by now, and SQLite must not
+	 * make one with the process umask. */
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		r = sq_fail(s, "open");
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_exec(s->db, sq_pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		r = sq_fail(s, "configure");
+		goto out;
+	}
+	if ((r = sq_int(s, SQ_META_EXISTS, "schema", &has_meta)) != 0)
+		goto out;
+	if (has_meta) {
+		/* Key first: nothing is written before it opened. */
+		if ((r = sq_load(s, storage_key)) != 0)
+			goto out;
+		if ((r = sq_journal_wal(s)) != 0)
+			goto out;
+	} else if (create) {
+		if ((r = sq_init(s, storage_key)) != 0)
+			goto out;
+	} else {
+		log_error("store: %s holds no mamori store", path);
+		r = MAMORI_ERR_STORE;
+		goto out;
+	}
+	*out = &s->base;
+	s = NULL;
+	r = 0;
+out:
+	sq_close(s != NULL ? &s->base : NULL);
+	if (r != 0 && created && unlink(path) != 0)
+		log_warn("store: cannot remove %s: %s", path, strerror(errno));
+	return r;
+}
+
+static const struct mamori_store_ops sq_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.token_add = sq_token_add,
+	.token_list = sq_token_list,
+	.token_revoke = sq_token_revoke,
+	.token_consume = sq_token_consume,
+	.agent_add = sq_agent_add,
+	.agent_get = sq_agent_get,
+	.agent_list = sq_agent_list,
+	.agent_seen = sq_agent_seen,
+	.agent_set_info = sq_agent_set_info,
+	.agent_revoke = sq_agent_revoke,
+	.inventory_get = sq_inventory_get,
+	.inventory_put = sq_inventory_put,
+	.inventory_time = sq_inventory_time,
+	.history_add = sq_history_add,
+	.history_list = sq_history_list,
+};

@@ -1,0 +1,138 @@
+/*
+ * store.c - dispatch from the store interface to its backend.  Nothing here
+ * touches data: it only routes calls and lets a NULL store close quietly.
+ */
+#include "store_impl.h"
+
+void
+mamori_store_close(struct mamori_store *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+int
+mamori_store_begin(struct mamori_store *s)
+{
+	return s->ops->begin(s);
+}
+
+int
+mamori_store_commit(struct mamori_store *s)
+{
+	return s->ops->commit(s);
+}
+
+int
+mamori_store_rollback(struct mamori_store *s)
+{
+	return s->ops->rollback(s);
+}
+
+int
+mamori_store_token_add(struct mamori_store *s,
+    const struct mamori_token_rec *t,
+    const uint8_t secret_hash[MAMORI_SHA256_LEN])
+{
+	return s->ops->token_add(s, t, secret_hash);
+}
+
+int
+mamori_store_token_list(struct mamori_store *s, struct mamori_token_rec **out,
+    size_t *n)
+{
+	return s->ops->token_list(s, out, n);
+}
+
+int
+mamori_store_token_revoke(struct mamori_store *s,
+    const uint8_t id[MAMORI_TOKEN_ID_LEN], uint64_t now)
+{
+	return s->ops->token_revoke(s, id, now);
+}
+
+int
+mamori_store_token_consume(struct mamori_store *s,
+    const uint8_t id[MAMORI_TOKEN_ID_LEN],
+    const uint8_t secret_hash[MAMORI_SHA256_LEN], uint64_t now)
+{
+	return s->ops->token_consume(s, id, secret_hash, now);
+}
+
+int
+mamori_store_agent_add(struct mamori_store *s,
+    const struct mamori_agent_rec *a)
+{
+	return s->ops->agent_add(s, a);
+}
+
+int
+mamori_store_agent_get(struct mamori_store *s, const char *id,
+    struct mamori_agent_rec *out)
+{
+	return s->ops->agent_get(s, id, out);
+}
+
+int
+mamori_store_agent_list(struct mamori_store *s, struct mamori_agent_rec **out,
+    size_t *n)
+{
+	return s->ops->agent_list(s, out, n);
+}
+
+int
+mamori_store_agent_seen(struct mamori_store *s, const char *id, uint64_t now,
+    const char *address)
+{
+	return s->ops->agent_seen(s, id, now, address);
+}
+
+int
+mamori_store_agent_set_info(struct mamori_store *s, const char *id,
+    const char *hostname, const char *os)
+{
+	return s->ops->agent_set_info(s, id, hostname, os);
+}
+
+int
+mamori_store_agent_revoke(struct mamori_store *s, const char *id, uint64_t now)
+{
+	return s->ops->agent_revoke(s, id, now);
+}
+
+int
+mamori_store_inventory_get(struct mamori_store *s, const char *agent_id,
+    uint32_t category, struct mamori_buf *out)
+{
+	return s->ops->inventory_get(s, agent_id, category, out);
+}
+
+int
+mamori_store_inventory_put(struct mamori_store *s, const char *agent_id,
+    uint32_t category, const uint8_t *value, size_t len, uint64_t now)
+{
+	return s->ops->inventory_put(s, agent_id, category, value, len, now);
+}
+
+int
+mamori_store_inventory_time(struct mamori_store *s, const char *agent_id,
+    uint64_t *time)
+{
+	return s->ops->inventory_time(s, agent_id, time);
+}
+
+int
+mamori_store_history_add(struct mamori_store *s, const char *agent_id,
+    uint64_t time, uint32_t category, uint32_t kind, const uint8_t *detail,
+    size_t len)
+{
+	return s->ops->history_add(s, agent_id, time, category, kind, detail,
+	    len);
+}
+
+int
+mamori_store_history_list(struct mamori_store *s, const char *agent_id,
+    uint64_t since, size_t limit, mamori_history_fn fn, void *ctx)
+{
+	return s->ops->history_list(s, agent_id, since, limit, fn, ctx);
+}
