@@ -15,7 +15,9 @@
 #include "buf.h"
 #include "mamori.pb-c.h"
 
-#define MAMORI_INV_MAX_KEY 1024 /* bytes of an item key */
+#define MAMORI_INV_MAX_KEY 8192 /* bytes of one key field; collectors cap
+                                  * strings at 4 KiB, so only a hostile
+                                  * agent meets it */
 
 /* Category codes: the field numbers in mamori.Inventory. */
 enum mamori_inv_code {

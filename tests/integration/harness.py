@@ -176,6 +176,7 @@ class Fleet:
         self.log_path = os.path.join(tmp, name + ".log")
         self.proc = None
         self.agents = []
+        self.problems = []
         out = self.cli("init", "--key-file", self.key_file, check=True)
         self.init_output = out.stdout
 
@@ -216,10 +217,13 @@ class Fleet:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=20)
+                rc = self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                rc = "hung"
+            if sig == signal.SIGTERM and rc != 0:
+                self.problems.append("mamorid exited with %s after SIGTERM" % rc)
         self.proc = None
 
     def log(self):
@@ -284,15 +288,33 @@ class Fleet:
                         os.path.join(state, "ca.crt"))
 
     def close(self):
+        """Stops everything; returns what went wrong (exit codes, sanitizer
+        reports in any log)."""
         for p in self.agents:
             if p.poll() is None:
                 p.terminate()
                 try:
-                    p.wait(timeout=10)
+                    rc = p.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+                    rc = "hung"
+                if rc != 0:
+                    self.problems.append("mamori-agent exited with %s after SIGTERM" % rc)
         self.stop()
+        logs = [self.log_path] + [os.path.join(self.tmp, n) for n in os.listdir(self.tmp)
+                                  if n.endswith(".log")]
+        for path in set(logs):
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    i = text.index(marker)
+                    self.problems.append("%s in %s:\n%s" % (marker, path, text[max(0, i - 200):i + 3000]))
+        return self.problems
 
 
 class FleetTest(unittest.TestCase):
@@ -313,12 +335,15 @@ class FleetTest(unittest.TestCase):
         return f
 
     def tearDown(self):
+        problems = []
         for f in self.fleets:
-            f.close()
+            problems += f.close()
         if os.environ.get("MAMORI_KEEP_TMP"):
             print("kept", self.tmp, file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if problems:
+            self.fail("\n".join(problems))
 
     def assertOneLine(self, text):
         lines = [l for l in text.strip().splitlines() if l.strip()]

@@ -407,7 +407,7 @@ test_diff_long_keys(void **state)
 	Mamori__Inventory after = MAMORI__INVENTORY__INIT;
 	Mamori__Package p1 = MAMORI__PACKAGE__INIT, p2 = MAMORI__PACKAGE__INIT;
 	Mamori__Package *items[2] = {&p1, &p2};
-	char n1[2000], n2[2000];
+	char n1[MAMORI_INV_MAX_KEY + 1000], n2[MAMORI_INV_MAX_KEY + 1000];
 	struct changes ch;
 	struct mamori_buf key;
 	int r;
