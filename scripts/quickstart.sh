@@ -61,8 +61,8 @@ agent_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agen
 nohup "$bin/src/agent/mamori-agent" run --state "$state" >"$demo/agent.log" 2>&1 &
 echo $! >"$demo/agent.pid"
 for _ in $(seq 300); do
-  "$bin/src/cli/mamori" --home "$home" inventory "$agent_id" --json 2>/dev/null \
-    | grep -q '"packages"' && break
+  inv=$("$bin/src/cli/mamori" --home "$home" inventory "$agent_id" --json 2>/dev/null || true)
+  case $inv in *'"packages"'*) break ;; esac
   sleep 0.1
 done
 

@@ -176,12 +176,16 @@ arg_int(json_t *req, const char *name, json_int_t def, json_int_t min,
 static json_t *
 agent_json(struct mamori_server *srv, const struct mamori_agent_rec *a)
 {
+	int connected = mamori_session_is_connected(srv, a->id);
+
+	/* The store's last_seen is written at most once a minute; a
+	 * connected agent is seen now. */
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
 	    "id", a->id, "hostname", a->hostname, "os", a->os,
 	    "address", a->address, "enrolled_at", (json_int_t)a->enrolled_at,
-	    "last_seen", (json_int_t)a->last_seen,
+	    "last_seen", (json_int_t)(connected ? mamori_now() : a->last_seen),
 	    "revoked_at", (json_int_t)a->revoked_at,
-	    "connected", mamori_session_is_connected(srv, a->id));
+	    "connected", connected);
 }
 
 /* Finds the one agent matching an id, an id prefix, or a hostname. */

@@ -351,6 +351,11 @@ mamori_collector_block(const struct mamori_collect_ctx *ctx,
 	if ((r = block_mounts(ctx, blks, n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
+		/* A loop device with nothing attached is not a device anyone
+		 * uses (lsblk leaves them out too). */
+		if (strcmp(blks[i].dev->type, "loop") == 0 &&
+		    blks[i].dev->size_bytes == 0)
+			continue;
 		if ((r = mamori_array_append(&inv->block_devices,
 		    &inv->n_block_devices, MAMORI_MAX_BLOCK, blks[i].dev)) != 0)
 			goto out;
