@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,7 @@ mamori_tcp_connect(const char *server, unsigned timeout_s, int *fd_out,
 	struct pollfd pfd;
 	socklen_t elen;
 	uint16_t port;
-	int fd = -1, gai, err = 0, flags;
+	int fd = -1, gai, err = 0, flags, one = 1;
 
 	*fd_out = -1;
 	if (mamori_parse_hostport(server, host, sizeof(host), &port) != 0) {
@@ -94,6 +96,7 @@ mamori_tcp_connect(const char *server, unsigned timeout_s, int *fd_out,
 		    "running there and reachable?", server, strerror(err));
 		return MAMORI_ERR_IO;
 	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	flags = fcntl(fd, F_GETFL);
 	(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +367,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	unsigned long e;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
 		hello.agent_version = (char *)(uintptr_t)MAMORI_VERSION;
 		env.body_case = MAMORI__ENVELOPE__BODY_HELLO;
 		env.hello = &hello;

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -82,7 +84,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct mamori_server *srv = arg;
 
+	int one = 1;
+
 	(void)l;
+	/* Frames are small and answered at once: no Nagle delay. */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (mamori_session_accept(srv, fd, sa, salen) != 0)
 		evutil_closesocket(fd);
 }

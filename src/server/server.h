@@ -52,6 +52,8 @@ struct mamori_server {
 	uint64_t started_at;
 	struct session *sessions;   /* doubly linked list of all connections */
 	size_t n_sessions;
+	struct session **by_agent;  /* authenticated sessions by agent id */
+	size_t by_agent_cap;        /* buckets, a power of two (0: none) */
 	size_t n_agents_connected;
 };
 

@@ -36,6 +36,7 @@ enum session_state {
 
 struct session {
 	struct session *prev, *next;
+	struct session *bucket_next;   /* in srv->by_agent */
 	struct mamori_server *srv;
 	struct bufferevent *bev;
 	enum session_state state;
@@ -69,6 +70,80 @@ peer_string(const struct sockaddr *sa, char *out, size_t outlen)
 	}
 }
 
+#define SESSION_TABLE_MIN 1024
+
+/* Agent ids are random hex, so their first 16 digits hash well. */
+static size_t
+agent_hash(const char *id, size_t cap)
+{
+	uint64_t h = 0;
+	size_t i;
+
+	for (i = 0; i < 16 && id[i] != '\0'; i++)
+		h = h << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' :
+		    (id[i] | 0x20) - 'a' + 10);
+	return (size_t)(h & (cap - 1));
+}
+
+static struct session *
+table_find(struct mamori_server *srv, const char *agent_id)
+{
+	struct session *s;
+
+	if (srv->by_agent_cap == 0)
+		return NULL;
+	for (s = srv->by_agent[agent_hash(agent_id, srv->by_agent_cap)];
+	    s != NULL; s = s->bucket_next)
+		if (strcmp(s->agent_id, agent_id) == 0)
+			return s;
+	return NULL;
+}
+
+static int
+table_insert(struct mamori_server *srv, struct session *s)
+{
+	struct session **nb, *x, *next;
+	size_t cap, i, h;
+
+	if (srv->n_agents_connected + 1 > srv->by_agent_cap) {
+		cap = srv->by_agent_cap == 0 ? SESSION_TABLE_MIN :
+		    2 * srv->by_agent_cap;
+		if ((nb = calloc(cap, sizeof(*nb))) == NULL)
+			return MAMORI_ERR_ALLOC;
+		for (i = 0; i < srv->by_agent_cap; i++) {
+			for (x = srv->by_agent[i]; x != NULL; x = next) {
+				next = x->bucket_next;
+				h = agent_hash(x->agent_id, cap);
+				x->bucket_next = nb[h];
+				nb[h] = x;
+			}
+		}
+		free(srv->by_agent);
+		srv->by_agent = nb;
+		srv->by_agent_cap = cap;
+	}
+	h = agent_hash(s->agent_id, srv->by_agent_cap);
+	s->bucket_next = srv->by_agent[h];
+	srv->by_agent[h] = s;
+	return 0;
+}
+
+static void
+table_remove(struct mamori_server *srv, struct session *s)
+{
+	struct session **pp;
+
+	if (srv->by_agent_cap == 0)
+		return;
+	for (pp = &srv->by_agent[agent_hash(s->agent_id, srv->by_agent_cap)];
+	    *pp != NULL; pp = &(*pp)->bucket_next) {
+		if (*pp == s) {
+			*pp = s->bucket_next;
+			return;
+		}
+	}
+}
+
 static void
 session_free(struct session *s)
 {
@@ -82,6 +157,7 @@ session_free(struct session *s)
 		s->next->prev = s->prev;
 	srv->n_sessions--;
 	if (s->counted) {
+		table_remove(srv, s);
 		srv->n_agents_connected--;
 		mamori_store_agent_seen(srv->store, s->agent_id, mamori_now(),
 		    s->peer);
@@ -294,6 +370,10 @@ session_authenticate(struct session *s)
 	/* One connection per agent: the newer one wins. */
 	mamori_session_drop_agent(srv, cn, "replaced by a new connection");
 	mamori_strlcpy(s->agent_id, cn, sizeof(s->agent_id));
+	if (table_insert(srv, s) != 0) {
+		session_close(s, "out of memory");
+		return;
+	}
 	s->state = SS_HELLO;
 	s->counted = 1;
 	srv->n_agents_connected++;
@@ -569,26 +649,18 @@ int
 mamori_session_drop_agent(struct mamori_server *srv, const char *agent_id,
     const char *why)
 {
-	struct session *s;
+	struct session *s = table_find(srv, agent_id);
 
-	for (s = srv->sessions; s != NULL; s = s->next) {
-		if (s->counted && strcmp(s->agent_id, agent_id) == 0) {
-			session_close(s, why);
-			return 1;
-		}
-	}
-	return 0;
+	if (s == NULL)
+		return 0;
+	session_close(s, why);
+	return 1;
 }
 
 int
 mamori_session_is_connected(struct mamori_server *srv, const char *agent_id)
 {
-	struct session *s;
-
-	for (s = srv->sessions; s != NULL; s = s->next)
-		if (s->counted && strcmp(s->agent_id, agent_id) == 0)
-			return 1;
-	return 0;
+	return table_find(srv, agent_id) != NULL;
 }
 
 void
@@ -596,4 +668,7 @@ mamori_session_close_all(struct mamori_server *srv)
 {
 	while (srv->sessions != NULL)
 		session_close(srv->sessions, NULL);
+	free(srv->by_agent);
+	srv->by_agent = NULL;
+	srv->by_agent_cap = 0;
 }
