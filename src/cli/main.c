@@ -89,6 +89,25 @@ static const struct cli_command commands[] = {
 	    "  --category NAME  show only one category\n"
 	    "  --json           print the result as JSON",
 	    cmd_inventory_help},
+	{"events", cmd_events,
+	    "[--agent A] [--type T] [--since TIME] [--until TIME] "
+	    "[--match TEXT] [--limit N] [--json] [--follow]",
+	    "Show operation logs: processes, logins, files, network, USB.\n"
+	    "\n"
+	    "Without --follow the newest events are shown, oldest first.\n"
+	    "\n"
+	    "  --agent A      one agent (id, id prefix or hostname)\n"
+	    "  --type T       process, login, file, network, usb or loss\n"
+	    "  --since TIME   10m, 2h, 7d back from now, or a UTC time such "
+	    "as\n"
+	    "                 2026-11-28T10:15:00Z\n"
+	    "  --until TIME   the same, for the end\n"
+	    "  --match TEXT   only events whose fields contain TEXT (any "
+	    "case)\n"
+	    "  --limit N      at most N events (default 100)\n"
+	    "  --json         JSON (with --follow: one event per line)\n"
+	    "  --follow       keep printing new events until interrupted",
+	    NULL},
 	{"revoke", cmd_revoke, "AGENT [--json]",
 	    "Revoke an agent.\n"
 	    "\n"

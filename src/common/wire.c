@@ -241,3 +241,27 @@ mamori_envelope_kind(const Mamori__Envelope *e)
 	    &mamori__envelope__descriptor, (unsigned)e->body_case);
 	return f == NULL ? "none" : f->name;
 }
+
+const char *
+mamori_event_type_name(uint32_t code)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	f = protobuf_c_message_descriptor_get_field(&mamori__event__descriptor,
+	    code);
+	if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return "unknown";
+	return f->name;
+}
+
+uint32_t
+mamori_event_type_code(const char *name)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	f = protobuf_c_message_descriptor_get_field_by_name(
+	    &mamori__event__descriptor, name);
+	if (f == NULL || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return 0;
+	return f->id;
+}

@@ -60,4 +60,9 @@ int mamori_pb_encode(const ProtobufCMessage *m, struct mamori_buf *out);
 /* Name of the envelope's body ("hello"), for log lines. */
 const char *mamori_envelope_kind(const Mamori__Envelope *e);
 
+/* Event types are the body cases of mamori.Event: name ("process") from a
+ * code, "unknown" when none; code from a name, 0 when none. */
+const char *mamori_event_type_name(uint32_t code);
+uint32_t mamori_event_type_code(const char *name);
+
 #endif

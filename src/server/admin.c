@@ -32,10 +32,14 @@
 #include "pbjson.h"
 #include "server.h"
 
-#define ADMIN_MAX_ARGS 6
+#define ADMIN_MAX_ARGS 8
 #define ADMIN_TIMEOUT 30          /* seconds for one request */
 #define ADMIN_PREFIX_MIN 4        /* shortest id prefix accepted */
 #define ADMIN_HISTORY_DEFAULT 1000
+#define ADMIN_EVENTS_DEFAULT 100
+#define ADMIN_EVENTS_MAX 100000
+#define ADMIN_EVENTS_SCAN_MAX 2000000  /* rows decrypted for one --match */
+#define ADMIN_MATCH_MAX 256
 
 struct admin_arg {
 	const char *name;
@@ -63,6 +67,7 @@ static json_t *cmd_inventory(struct mamori_server *, json_t *, char *,
     size_t);
 static json_t *cmd_history(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_revoke(struct mamori_server *, json_t *, char *, size_t);
+static json_t *cmd_events(struct mamori_server *, json_t *, char *, size_t);
 
 static const struct mamori_admin_cmd commands[] = {
 	{"status", cmd_status, {{NULL, JSON_NULL}}},
@@ -79,6 +84,10 @@ static const struct mamori_admin_cmd commands[] = {
 	    {"since", JSON_INTEGER}, {"limit", JSON_INTEGER},
 	    {NULL, JSON_NULL}}},
 	{"revoke", cmd_revoke, {{"agent", JSON_STRING}, {NULL, JSON_NULL}}},
+	{"events", cmd_events, {{"agent", JSON_STRING}, {"type", JSON_STRING},
+	    {"since", JSON_INTEGER}, {"until", JSON_INTEGER},
+	    {"match", JSON_STRING}, {"limit", JSON_INTEGER},
+	    {"after_id", JSON_INTEGER}, {NULL, JSON_NULL}}},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -190,8 +199,8 @@ agent_json(struct mamori_server *srv, const struct mamori_agent_rec *a)
 
 /* Finds the one agent matching an id, an id prefix, or a hostname. */
 static int
-resolve_agent(struct mamori_server *srv, const char *spec,
-    struct mamori_agent_rec *out, char *why, size_t whylen)
+resolve_agent_by(struct mamori_server *srv, const char *spec,
+    int by_hostname, struct mamori_agent_rec *out, char *why, size_t whylen)
 {
 	struct mamori_agent_rec *all = NULL;
 	size_t n = 0, i, matches = 0, slen = strlen(spec);
@@ -213,17 +222,27 @@ resolve_agent(struct mamori_server *srv, const char *spec,
 		}
 		if ((slen >= ADMIN_PREFIX_MIN &&
 		    strncmp(all[i].id, spec, slen) == 0) ||
-		    strcmp(all[i].hostname, spec) == 0) {
+		    (by_hostname && strcmp(all[i].hostname, spec) == 0)) {
 			if (matches++ == 0)
 				*out = all[i];
 		}
 	}
+	OPENSSL_cleanse(all, n * sizeof(*all));
 	free(all);
 	if (matches == 1)
 		return 0;
 	snprintf(why, whylen, matches == 0 ? "no agent matches \"%.64s\"" :
 	    "\"%.64s\" matches several agents; give more of the id", spec);
 	return matches == 0 ? MAMORI_ERR_NOT_FOUND : MAMORI_ERR_INVALID;
+}
+
+/* Hostnames are what agents say they are: good for looking, not for
+ * acting (revoke takes an id or id prefix only). */
+static int
+resolve_agent(struct mamori_server *srv, const char *spec,
+    struct mamori_agent_rec *out, char *why, size_t whylen)
+{
+	return resolve_agent_by(srv, spec, 1, out, why, whylen);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -403,6 +422,7 @@ cmd_agents(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 	arr = json_array();
 	for (i = 0; arr != NULL && i < n; i++)
 		json_array_append_new(arr, agent_json(srv, &all[i]));
+	OPENSSL_cleanse(all, n * sizeof(*all));
 	free(all);
 	return arr;
 }
@@ -543,8 +563,8 @@ cmd_revoke(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 	struct mamori_agent_rec a;
 	int dropped, r;
 
-	if (resolve_agent(srv, json_string_value(json_object_get(req,
-	    "agent")), &a, why, whylen) != 0)
+	if (resolve_agent_by(srv, json_string_value(json_object_get(req,
+	    "agent")), 0, &a, why, whylen) != 0)
 		return NULL;
 	if ((r = mamori_store_agent_revoke(srv->store, a.id,
 	    mamori_now())) != 0)
@@ -554,6 +574,153 @@ cmd_revoke(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 	log_info("admin: agent %s revoked%s", a.id,
 	    dropped ? "; its connection was closed" : "");
 	return json_pack("{s:s, s:b}", "id", a.id, "dropped", dropped);
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+struct events_ctx {
+	json_t *arr;
+	const struct mamori_agent_rec *agents;   /* sorted by id */
+	size_t n_agents;
+	const char *match;
+	size_t limit;
+	size_t scanned;
+	uint64_t last_id;
+};
+
+static int
+agent_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct mamori_agent_rec *)elem)->id);
+}
+
+static int
+contains_nocase(const char *hay, const char *needle)
+{
+	return strcasestr(hay, needle) != NULL;
+}
+
+static int
+events_one(void *arg, const struct mamori_event_rec *rec)
+{
+	struct events_ctx *ctx = arg;
+	const struct mamori_agent_rec *a;
+	ProtobufCMessage *m;
+	json_t *e = NULL;
+	char *text = NULL;
+	int keep = 1;
+
+	if (++ctx->scanned > ADMIN_EVENTS_SCAN_MAX)
+		return 1;
+	if (rec->id > ctx->last_id)
+		ctx->last_id = rec->id;
+	if (mamori_pb_decode(&mamori__event__descriptor, rec->payload,
+	    rec->payload_len, MAMORI_DECODE_BUDGET, &m) != 0) {
+		log_error("admin: stored event %llu of agent %s does not "
+		    "decode", (unsigned long long)rec->seq, rec->agent_id);
+		return 0;
+	}
+	if ((e = mamori_pb_to_json(m)) == NULL)
+		goto out;
+	if (ctx->match != NULL) {
+		text = json_dumps(e, JSON_COMPACT);
+		keep = text != NULL && contains_nocase(text, ctx->match);
+	}
+	if (keep) {
+		a = bsearch(rec->agent_id, ctx->agents, ctx->n_agents,
+		    sizeof(*ctx->agents), agent_cmp);
+		json_object_set_new(e, "id", json_integer((json_int_t)rec->id));
+		json_object_set_new(e, "agent", json_string(rec->agent_id));
+		json_object_set_new(e, "hostname",
+		    json_string(a != NULL ? a->hostname : ""));
+		json_object_set_new(e, "type", json_string(
+		    mamori_event_type_name(rec->type)));
+		json_array_append(ctx->arr, e);
+	}
+out:
+	free(text);
+	json_decref(e);
+	mamori_pb_free(m);
+	return ctx->limit > 0 && json_array_size(ctx->arr) >= ctx->limit;
+}
+
+static json_t *
+cmd_events(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
+{
+	struct mamori_event_query q;
+	struct events_ctx ctx;
+	struct mamori_agent_rec a, *agents = NULL;
+	const char *spec, *type, *match;
+	json_int_t since, until, limit, after;
+	json_t *res = NULL;
+	size_t n_agents = 0, i, n;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	memset(&ctx, 0, sizeof(ctx));
+	if (arg_int(req, "since", 0, 0, INT64_MAX / 1000000000, &since) != 0 ||
+	    arg_int(req, "until", 0, 0, INT64_MAX / 1000000000, &until) != 0 ||
+	    arg_int(req, "limit", ADMIN_EVENTS_DEFAULT, 1, ADMIN_EVENTS_MAX,
+	    &limit) != 0 ||
+	    arg_int(req, "after_id", 0, 0, INT64_MAX, &after) != 0)
+		return fail(why, whylen, "since, until, limit and after_id must "
+		    "be positive (limit at most 100000)");
+	if ((spec = json_string_value(json_object_get(req, "agent"))) != NULL) {
+		if (resolve_agent(srv, spec, &a, why, whylen) != 0)
+			return NULL;
+		q.agent_id = a.id;
+	}
+	if ((type = json_string_value(json_object_get(req, "type"))) != NULL &&
+	    (q.type = mamori_event_type_code(type)) == 0)
+		return fail(why, whylen, "unknown event type; use process, "
+		    "login, file, network, usb or loss");
+	match = json_string_value(json_object_get(req, "match"));
+	if (match != NULL && (match[0] == '\0' ||
+	    strlen(match) > ADMIN_MATCH_MAX))
+		return fail(why, whylen, "match must be 1 to 256 bytes");
+	q.since_ns = (uint64_t)since * 1000000000ULL;
+	q.until_ns = until > 0 ? (uint64_t)until * 1000000000ULL +
+	    999999999ULL : 0;
+	q.after_id = (uint64_t)after;
+	/* Following reads forward from a cursor; a listing shows the newest
+	 * events, oldest first. */
+	q.newest_first = after == 0;
+	q.limit = match != NULL ? 0 : (size_t)limit;
+	if (mamori_store_agent_list(srv->store, &agents, &n_agents) != 0)
+		return fail(why, whylen, "store failure");
+	ctx.arr = json_array();
+	ctx.agents = agents;
+	ctx.n_agents = n_agents;
+	ctx.match = match;
+	ctx.limit = (size_t)limit;
+	ctx.last_id = (uint64_t)after;
+	if (ctx.arr == NULL)
+		goto out;
+	r = mamori_store_event_list(srv->store, &q, events_one, &ctx);
+	if (r < 0) {
+		fail(why, whylen, "stored events cannot be read");
+		goto out;
+	}
+	if (q.newest_first) {
+		/* Back into chronological order. */
+		n = json_array_size(ctx.arr);
+		for (i = 0; i < n / 2; i++) {
+			json_t *x = json_incref(json_array_get(ctx.arr, i));
+			json_t *y = json_incref(json_array_get(ctx.arr,
+			    n - 1 - i));
+
+			json_array_set_new(ctx.arr, i, y);
+			json_array_set_new(ctx.arr, n - 1 - i, x);
+		}
+	}
+	res = json_pack("{s:O, s:I, s:b}", "events", ctx.arr,
+	    "last_id", (json_int_t)ctx.last_id,
+	    "truncated", ctx.scanned > ADMIN_EVENTS_SCAN_MAX);
+out:
+	json_decref(ctx.arr);
+	OPENSSL_cleanse(agents, n_agents * sizeof(*agents));
+	free(agents);
+	return res;
 }
 
 /* ---- the socket -------------------------------------------------------- */
@@ -632,6 +799,10 @@ admin_read(struct bufferevent *bev, void *arg)
 respond:
 	bufferevent_disable(bev, EV_READ);
 	admin_respond(bev, result, why);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		bufferevent_free(bev);  /* nothing could be written */
+		return;
+	}
 	bufferevent_setcb(bev, NULL, admin_close_when_flushed, admin_event,
 	    srv);
 }

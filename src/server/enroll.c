@@ -73,6 +73,8 @@ mamori_enroll_handle(struct mamori_server *srv,
 		goto out;
 	}
 	mamori_sha256(req->token_secret.data, req->token_secret.len, hash);
+	/* The decoded request is the only copy of the secret left. */
+	OPENSSL_cleanse(req->token_secret.data, req->token_secret.len);
 	if ((r = mamori_store_begin(srv->store)) != 0) {
 		snprintf(why, whylen, "server storage failure");
 		goto out;

@@ -15,6 +15,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "server.h"
+#include "util.h"
 
 struct change_ctx {
 	struct mamori_store *store;
@@ -135,14 +136,37 @@ check_claim(const char *agent_id, const char *claimed)
 		    mamori_log_safe(claimed, safe, sizeof(safe)), agent_id);
 }
 
+/* Copies s into out cut at a UTF-8 character boundary. */
+static const char *
+utf8_cut(const char *s, char *out, size_t outlen)
+{
+	size_t n = mamori_strlcpy(out, s, outlen);
+
+	if (n >= outlen) {
+		n = outlen - 1;
+		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;
+		out[n] = '\0';
+	}
+	return out;
+}
+
 static void
 update_info(struct mamori_store *store, const char *agent_id,
     const Mamori__OsInfo *os)
 {
+	char host[MAMORI_STORE_HOSTNAME_MAX], name[MAMORI_STORE_OS_MAX];
+	int r;
+
 	if (os == NULL)
 		return;
-	mamori_store_agent_set_info(store, agent_id, os->hostname,
-	    os->pretty_name[0] != '\0' ? os->pretty_name : os->name);
+	r = mamori_store_agent_set_info(store, agent_id,
+	    utf8_cut(os->hostname, host, sizeof(host)),
+	    utf8_cut(os->pretty_name[0] != '\0' ? os->pretty_name : os->name,
+	    name, sizeof(name)));
+	if (r != 0)
+		log_warn("agent %s: cannot record its hostname: %s", agent_id,
+		    mamori_strerror(r));
 }
 
 int
@@ -244,5 +268,56 @@ fail:
 	mamori_store_rollback(store);
 	log_error("agent %s: inventory delta not stored: %s", agent_id,
 	    mamori_strerror(r));
+	return r;
+}
+
+int
+mamori_ingest_events(struct mamori_store *store, const char *agent_id,
+    const Mamori__EventBatch *batch, uint64_t *acked)
+{
+	struct mamori_buf b;
+	uint64_t prev = 0;
+	size_t i, added = 0;
+	int r, inserted;
+
+	*acked = 0;
+	if (batch->n_events == 0 || batch->n_events > MAMORI_MAX_EVENT_BATCH)
+		return MAMORI_ERR_BAD_MESSAGE;
+	for (i = 0; i < batch->n_events; i++) {
+		const Mamori__Event *ev = batch->events[i];
+
+		/* In order, numbered, with a body: anything else is a broken
+		 * or hostile agent, not a storage problem. */
+		if (ev->seq == 0 || ev->seq <= prev ||
+		    ev->body_case == MAMORI__EVENT__BODY__NOT_SET)
+			return MAMORI_ERR_BAD_MESSAGE;
+		prev = ev->seq;
+	}
+	mamori_buf_init(&b, MAMORI_FRAME_MAX);
+	if ((r = mamori_store_begin(store)) != 0)
+		goto out;
+	for (i = 0; i < batch->n_events; i++) {
+		const Mamori__Event *ev = batch->events[i];
+
+		mamori_buf_reset(&b);
+		if ((r = mamori_pb_encode(&ev->base, &b)) != 0 ||
+		    (r = mamori_store_event_add(store, agent_id, ev->seq,
+		    ev->time_ns, (uint32_t)ev->body_case, b.data, b.len,
+		    &inserted)) != 0) {
+			mamori_store_rollback(store);
+			goto out;
+		}
+		added += (size_t)inserted;
+	}
+	if ((r = mamori_store_commit(store)) != 0) {
+		mamori_store_rollback(store);
+		goto out;
+	}
+	*acked = prev;
+	log_debug("agent %s: %zu events stored (%zu already there), acked "
+	    "%llu", agent_id, added, batch->n_events - added,
+	    (unsigned long long)prev);
+out:
+	mamori_buf_free(&b);
 	return r;
 }

@@ -96,12 +96,35 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct mamori_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(srv->listener);
+}
+
+/*
+ * Out of descriptors, the listening socket stays readable and accept()
+ * keeps failing: pause accepting for a moment instead of spinning, and
+ * say so once per pause.
+ */
+static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
+	struct mamori_server *srv = arg;
+	struct timeval tv = {0, MAMORI_ACCEPT_PAUSE_MS * 1000};
 	int e = EVUTIL_SOCKET_ERROR();
 
-	(void)l;
-	(void)arg;
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(l);
+		evtimer_add(srv->accept_resume, &tv);
+		log_warn("accepting connections paused for %d ms: %s (%zu "
+		    "sessions open)", MAMORI_ACCEPT_PAUSE_MS,
+		    evutil_socket_error_to_string(e), srv->n_sessions);
+		return;
+	}
 	log_warn("accepting a connection failed: %s",
 	    evutil_socket_error_to_string(e));
 }
@@ -116,15 +139,26 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+/* Raises the descriptor limit to its ceiling and sizes the session cap
+ * from it, keeping some for the store and the admin socket. */
 static void
-raise_fd_limit(void)
+raise_fd_limit(struct mamori_server *srv)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	srv->max_sessions = MAMORI_MAX_SESSIONS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < MAMORI_MAX_SESSIONS + MAMORI_FD_RESERVE)
+		srv->max_sessions = rl.rlim_cur > 2 * MAMORI_FD_RESERVE ?
+		    (size_t)rl.rlim_cur - MAMORI_FD_RESERVE :
+		    (size_t)rl.rlim_cur / 2;
 }
 
 static int
@@ -169,10 +203,15 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
+	raise_fd_limit(srv);
 	srv->started_at = mamori_now();
 	if ((srv->base = event_base_new()) == NULL)
 		return MAMORI_ERR_ALLOC;
+	if ((srv->accept_resume = evtimer_new(srv->base, on_accept_resume,
+	    srv)) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
 	if ((r = tls_context(srv, server_cert, server_key)) != 0)
 		goto out;
 	if ((r = listen_on(srv)) != 0)
@@ -200,6 +239,9 @@ out:
 		event_free(srv->sig_int);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);
+	if (srv->accept_resume != NULL)
+		event_free(srv->accept_resume);
+	srv->accept_resume = NULL;
 	SSL_CTX_free(srv->ssl_ctx);
 	event_base_free(srv->base);
 	srv->listener = NULL;

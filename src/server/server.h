@@ -24,8 +24,15 @@
 #include "wire.h"
 
 #define MAMORI_DEFAULT_HEARTBEAT 30      /* seconds between heartbeats */
-#define MAMORI_PREAUTH_TIMEOUT 10        /* seconds to finish enrollment */
-#define MAMORI_HANDSHAKE_TIMEOUT 10      /* seconds to finish TLS */
+/* A peer without a certificate gets this long, in all, from accept to the
+ * end of its enrollment - a deadline, not an idle timeout, so trickling
+ * bytes does not keep a slot. */
+#define MAMORI_PREAUTH_DEADLINE 15       /* seconds */
+#define MAMORI_MAX_PREAUTH_SESSIONS 1024 /* handshakes and enrollments */
+#define MAMORI_SESSION_OUTPUT_MAX (256 * 1024) /* unread replies: stop reading */
+#define MAMORI_WRITE_TIMEOUT 60          /* seconds a peer may not read */
+#define MAMORI_FD_RESERVE 64             /* descriptors kept for the store */
+#define MAMORI_ACCEPT_PAUSE_MS 1000      /* after running out of fds */
 #define MAMORI_SEEN_WRITE_INTERVAL 60    /* store last_seen at most so often */
 #define MAMORI_MAX_SESSIONS 100000
 #define MAMORI_TOKEN_MAX_TTL (30 * 86400)
@@ -52,6 +59,9 @@ struct mamori_server {
 	uint64_t started_at;
 	struct session *sessions;   /* doubly linked list of all connections */
 	size_t n_sessions;
+	size_t n_preauth;           /* sessions not yet authenticated */
+	size_t max_sessions;        /* from the descriptor limit */
+	struct event *accept_resume;
 	struct session **by_agent;  /* authenticated sessions by agent id */
 	size_t by_agent_cap;        /* buckets, a power of two (0: none) */
 	size_t n_agents_connected;
@@ -81,6 +91,13 @@ int mamori_ingest_snapshot(struct mamori_store *store, const char *agent_id,
     const Mamori__Inventory *inv, uint64_t now);
 int mamori_ingest_delta(struct mamori_store *store, const char *agent_id,
     const Mamori__InventoryDelta *delta, uint64_t now);
+/* Stores a batch of events (each (agent, seq) once) in one transaction;
+ * *acked gets the batch's last seq once all are stored.
+ * MAMORI_ERR_BAD_MESSAGE: the batch itself is invalid (close the peer);
+ * other errors: storage failed, withhold the acknowledgement. */
+#define MAMORI_MAX_EVENT_BATCH 10000
+int mamori_ingest_events(struct mamori_store *store, const char *agent_id,
+    const Mamori__EventBatch *batch, uint64_t *acked);
 
 /* Admin socket (admin.c). */
 int mamori_admin_start(struct mamori_server *srv);

@@ -41,6 +41,8 @@ struct session {
 	struct bufferevent *bev;
 	enum session_state state;
 	int counted;                   /* in srv->n_agents_connected */
+	int preauth;                   /* in srv->n_preauth */
+	struct event *deadline;        /* pre-authentication deadline */
 	char peer[64];
 	char agent_id[MAMORI_AGENT_ID_STRLEN];
 	char verify_error[128];
@@ -49,6 +51,8 @@ struct session {
 
 static void session_read(struct bufferevent *bev, void *arg);
 static void session_event(struct bufferevent *bev, short what, void *arg);
+static void session_deadline(evutil_socket_t fd, short what, void *arg);
+static void session_drained(struct bufferevent *bev, void *arg);
 
 static void
 peer_string(const struct sockaddr *sa, char *out, size_t outlen)
@@ -156,6 +160,10 @@ session_free(struct session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	srv->n_sessions--;
+	if (s->preauth)
+		srv->n_preauth--;
+	if (s->deadline != NULL)
+		event_free(s->deadline);
 	if (s->counted) {
 		table_remove(srv, s);
 		srv->n_agents_connected--;
@@ -232,12 +240,26 @@ session_send_error(struct session *s, enum mamori_err code, const char *msg)
 	(void)session_send(s, &env);
 }
 
+/* After authentication: idle agents must still say something every few
+ * heartbeats, and must read what they are sent. */
 static void
-session_set_read_timeout(struct session *s, unsigned seconds)
+session_set_timeouts(struct session *s, unsigned read_seconds)
 {
-	struct timeval tv = {(time_t)seconds, 0};
+	struct timeval rd = {(time_t)read_seconds, 0};
+	struct timeval wr = {MAMORI_WRITE_TIMEOUT, 0};
 
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	bufferevent_set_timeouts(s->bev, &rd, &wr);
+}
+
+static void
+session_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	session_close(s, s->state == SS_HANDSHAKE ? "TLS handshake not "
+	    "finished in time" : "no enrollment request in time");
 }
 
 int
@@ -247,10 +269,19 @@ mamori_session_accept(struct mamori_server *srv, int fd,
 	struct session *s;
 	SSL *ssl;
 
+	struct timeval deadline = {MAMORI_PREAUTH_DEADLINE, 0};
+
 	(void)salen;
-	if (srv->n_sessions >= MAMORI_MAX_SESSIONS) {
-		log_warn("refusing a connection: %u sessions open",
-		    (unsigned)srv->n_sessions);
+	if (srv->n_sessions >= srv->max_sessions) {
+		log_warn("refusing a connection: %zu sessions open",
+		    srv->n_sessions);
+		return MAMORI_ERR_TOO_LARGE;
+	}
+	/* Unauthenticated peers get a small share, so they can never crowd
+	 * out the fleet's agents. */
+	if (srv->n_preauth >= MAMORI_MAX_PREAUTH_SESSIONS) {
+		log_warn("refusing a connection: %zu handshakes in progress",
+		    srv->n_preauth);
 		return MAMORI_ERR_TOO_LARGE;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -277,10 +308,16 @@ mamori_session_accept(struct mamori_server *srv, int fd,
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->n_sessions++;
+	s->preauth = 1;
+	srv->n_preauth++;
+	if ((s->deadline = evtimer_new(srv->base, session_deadline, s)) ==
+	    NULL || evtimer_add(s->deadline, &deadline) != 0) {
+		session_free(s);
+		return MAMORI_ERR_ALLOC;
+	}
 	bufferevent_setcb(s->bev, session_read, NULL, session_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    MAMORI_FRAME_MAX_PREAUTH + MAMORI_FRAME_HEADER);
-	session_set_read_timeout(s, MAMORI_HANDSHAKE_TIMEOUT);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	return 0;
 }
@@ -334,7 +371,6 @@ session_authenticate(struct session *s)
 
 	if (cert == NULL) {
 		s->state = SS_ENROLL;
-		session_set_read_timeout(s, MAMORI_PREAUTH_TIMEOUT);
 		log_debug("%s: no client certificate; enrollment only",
 		    s->peer);
 		return;
@@ -377,9 +413,13 @@ session_authenticate(struct session *s)
 	s->state = SS_HELLO;
 	s->counted = 1;
 	srv->n_agents_connected++;
+	s->preauth = 0;
+	srv->n_preauth--;
+	event_free(s->deadline);
+	s->deadline = NULL;
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    MAMORI_FRAME_MAX + MAMORI_FRAME_HEADER);
-	session_set_read_timeout(s, 3 * srv->heartbeat_seconds + 10);
+	session_set_timeouts(s, 3 * srv->heartbeat_seconds + 10);
 	log_info("%s: agent %s connected", s->peer, s->agent_id);
 	s->seen_written = mamori_now();
 	mamori_store_agent_seen(srv->store, s->agent_id, s->seen_written,
@@ -399,10 +439,9 @@ session_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		session_close(s, s->state == SS_HANDSHAKE ?
-		    "TLS handshake timed out" : s->state == SS_ENROLL ?
-		    "no enrollment request in time" : s->state == SS_CLOSING ?
-		    NULL : "no message in three heartbeats");
+		session_close(s, s->state == SS_CLOSING ? NULL :
+		    (what & BEV_EVENT_WRITING) ? "the peer stopped reading" :
+		    "no message in three heartbeats");
 		return;
 	}
 	if (s->state == SS_HANDSHAKE) {
@@ -425,7 +464,9 @@ session_event(struct bufferevent *bev, short what, void *arg)
 	/* A peer that goes away without close_notify is an end of stream,
 	 * not a TLS failure worth a warning. */
 	e = bufferevent_get_openssl_error(bev);
-	if (e != 0 && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+	/* libevent records a reset as a bare SSL_ERROR_SYSCALL (library 0). */
+	if (e != 0 && (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
+	    ERR_GET_LIB(e) == 0)) {
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 		e = 0;
@@ -533,6 +574,34 @@ send_inventory_ack(struct session *s, uint64_t collected_at)
 	return session_send(s, &env);
 }
 
+/*
+ * Stores a batch and acknowledges it.  When the store cannot take it (slow,
+ * full disk), the acknowledgement is withheld and the session stays open:
+ * the agent keeps its spool and sends again, which is the backpressure.
+ */
+static int
+handle_events(struct session *s, const Mamori__EventBatch *batch)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__EventAck ack = MAMORI__EVENT_ACK__INIT;
+	uint64_t acked;
+	int r;
+
+	r = mamori_ingest_events(s->srv->store, s->agent_id, batch, &acked);
+	if (r == MAMORI_ERR_BAD_MESSAGE)
+		return r;
+	if (r != 0) {
+		log_warn("%s (agent %s): cannot store %zu events (%s); not "
+		    "acknowledging, the agent keeps them", s->peer,
+		    s->agent_id, batch->n_events, mamori_strerror(r));
+		return 0;
+	}
+	ack.acked_seq = acked;
+	env.body_case = MAMORI__ENVELOPE__BODY_EVENT_ACK;
+	env.event_ack = &ack;
+	return session_send(s, &env);
+}
+
 /* Returns 1 when the session is still open. */
 static int
 session_dispatch(struct session *s, const Mamori__Envelope *env)
@@ -573,13 +642,28 @@ session_dispatch(struct session *s, const Mamori__Envelope *env)
 				r = send_inventory_ack(s,
 				    env->inventory_delta->collected_at);
 			break;
+		case MAMORI__ENVELOPE__BODY_EVENT_BATCH:
+			r = handle_events(s, env->event_batch);
+			break;
 		default:
 			goto unexpected;
 		}
-		if (r != 0) {
-			snprintf(why, sizeof(why), "cannot process %s: %s",
-			    mamori_envelope_kind(env), mamori_strerror(r));
+		if (r == MAMORI_ERR_BAD_MESSAGE) {
+			snprintf(why, sizeof(why), "invalid %s",
+			    mamori_envelope_kind(env));
 			session_close(s, why);
+			return 0;
+		}
+		if (r != 0) {
+			/* Our failure, not the agent's: tell it, so it backs
+			 * off and sends again later. */
+			log_warn("%s (agent %s): cannot process %s: %s; asking "
+			    "the agent to come back later", s->peer,
+			    s->agent_id, mamori_envelope_kind(env),
+			    mamori_strerror(r));
+			session_send_error(s, MAMORI_ERR_STORE, "server "
+			    "storage failure; try again later");
+			session_close_after_flush(s);
 			return 0;
 		}
 		return 1;
@@ -607,6 +691,17 @@ session_read(struct bufferevent *bev, void *arg)
 	int r, authed;
 
 	while (s->state != SS_CLOSING) {
+		/* A peer that sends without reading our replies waits until
+		 * it has read them: memory per peer stays bounded. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    MAMORI_SESSION_OUTPUT_MAX) {
+			bufferevent_disable(bev, EV_READ);
+			bufferevent_setwatermark(bev, EV_WRITE,
+			    MAMORI_SESSION_OUTPUT_MAX / 4, 0);
+			bufferevent_setcb(bev, session_read, session_drained,
+			    session_event, s);
+			return;
+		}
 		authed = s->state == SS_HELLO || s->state == SS_READY;
 		max = authed ? MAMORI_FRAME_MAX : MAMORI_FRAME_MAX_PREAUTH;
 		budget = authed ? MAMORI_DECODE_BUDGET :
@@ -630,6 +725,10 @@ session_read(struct bufferevent *bev, void *arg)
 		}
 		r = mamori_envelope_decode(p + MAMORI_FRAME_HEADER, len,
 		    budget, &env);
+		/* Enrollment frames carry a token secret: no copy stays in
+		 * freed buffer memory. */
+		if (!authed)
+			OPENSSL_cleanse(p, MAMORI_FRAME_HEADER + len);
 		evbuffer_drain(in, MAMORI_FRAME_HEADER + len);
 		if (r != 0) {
 			snprintf(why, sizeof(why), "malformed frame of %u "
@@ -643,6 +742,18 @@ session_read(struct bufferevent *bev, void *arg)
 			return;
 	}
 	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* The peer read enough of our replies: read from it again. */
+static void
+session_drained(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	bufferevent_setcb(bev, session_read, NULL, session_event, s);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+	session_read(bev, s);
 }
 
 int

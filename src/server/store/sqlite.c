@@ -32,8 +32,10 @@
 #include "store_impl.h"
 #include "util.h"
 
-#define SQ_SCHEMA_VERSION 1
-#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_SCHEMA_VERSION 2
+/* The server's loop thread waits at most this long for a lock: another
+ * process holding the database is an error, not a reason to stall. */
+#define SQ_BUSY_TIMEOUT_MS 1000
 #define SQ_DB_MODE 0600
 /* Attempts at a fresh random history id before giving up. */
 #define SQ_HISTORY_ID_TRIES 8
@@ -54,6 +56,21 @@
 
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)
+
+
+/* Version 2 added the events table; sq_migrate() brings a version 1 store
+ * up to date. */
+#define SQ_EVENTS_SCHEMA \
+    "CREATE TABLE events (" \
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," \
+    " agent_id TEXT NOT NULL REFERENCES agents (id)," \
+    " seq INTEGER NOT NULL," \
+    " time INTEGER NOT NULL," \
+    " type INTEGER NOT NULL," \
+    " payload BLOB NOT NULL," \
+    " UNIQUE (agent_id, seq));" \
+    "CREATE INDEX events_time ON events (time);" \
+    "CREATE INDEX events_agent_time ON events (agent_id, time);"
 
 static const char sq_schema[] =
     "CREATE TABLE meta ("
@@ -92,7 +109,8 @@ static const char sq_schema[] =
     " category INTEGER NOT NULL,"
     " kind INTEGER NOT NULL,"
     " detail BLOB NOT NULL);"
-    "CREATE INDEX history_agent_time ON history (agent_id, time, id);";
+    "CREATE INDEX history_agent_time ON history (agent_id, time, id);"
+    SQ_EVENTS_SCHEMA;
 
 /* Per-connection settings; none of them writes to the database. */
 static const char sq_pragmas[] =
@@ -127,6 +145,10 @@ enum sq_id {
 	SQ_INVENTORY_TIME,
 	SQ_HISTORY_ADD,
 	SQ_HISTORY_LIST,
+	SQ_EVENT_ADD,
+	SQ_EVENT_LIST_ASC,
+	SQ_EVENT_LIST_DESC,
+	SQ_META_SET,
 	SQ_COUNT
 };
 
@@ -180,6 +202,18 @@ static const char *const sq_sql[SQ_COUNT] = {
 	[SQ_HISTORY_LIST] = "SELECT id, time, category, kind, detail"
 	    " FROM history WHERE agent_id = ?1 AND time >= ?2"
 	    " ORDER BY time, id LIMIT ?3",
+	[SQ_EVENT_ADD] = "INSERT INTO events (agent_id, seq, time, type,"
+	    " payload) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (agent_id, seq) DO NOTHING",
+	[SQ_EVENT_LIST_ASC] = "SELECT id, agent_id, seq, time, type, payload"
+	    " FROM events WHERE (?1 IS NULL OR agent_id = ?1)"
+	    " AND (?2 = 0 OR type = ?2) AND time >= ?3 AND time <= ?4"
+	    " AND id > ?5 ORDER BY id LIMIT ?6",
+	[SQ_EVENT_LIST_DESC] = "SELECT id, agent_id, seq, time, type, payload"
+	    " FROM events WHERE (?1 IS NULL OR agent_id = ?1)"
+	    " AND (?2 = 0 OR type = ?2) AND time >= ?3 AND time <= ?4"
+	    " AND id > ?5 ORDER BY id DESC LIMIT ?6",
+	[SQ_META_SET] = "UPDATE meta SET value = ?2 WHERE name = ?1",
 };
 
 struct sq_store {
@@ -1283,6 +1317,128 @@ out:
 	return r;
 }
 
+static int
+sq_event_row(const char *agent_id, uint64_t seq, char row[SQ_ROW_LEN])
+{
+	int n = snprintf(row, SQ_ROW_LEN, "%s/%" PRIu64, agent_id, seq);
+
+	if (n < 0 || n >= SQ_ROW_LEN)
+		return MAMORI_ERR_INVALID;
+	return 0;
+}
+
+static int
+sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
+    uint64_t time_ns, uint32_t type, const uint8_t *payload, size_t len,
+    int *inserted)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf sealed;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	*inserted = 0;
+	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(agent_id)) != 0)
+		goto out;
+	if (seq == 0 || seq > SQ_TIME_MAX || time_ns > SQ_TIME_MAX ||
+	    (payload == NULL && len > 0)) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if (len > MAMORI_STORE_VALUE_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = sq_event_row(agent_id, seq, row)) != 0 ||
+	    (r = mamori_seal_field(s->seal, "events", row, "payload",
+	    payload != NULL ? (const void *)payload : "", len, &sealed)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_EVENT_ADD, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, agent_id)) != 0 ||
+	    (r = sq_bind_u64(s, st, 2, seq)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, time_ns)) != 0 ||
+	    (r = sq_bind_i64(s, st, 4, type)) != 0 ||
+	    (r = sq_bind_blob(s, st, 5, sealed.data, sealed.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "event_add")) < 0)
+		goto out;
+	*inserted = sqlite3_changes(s->db) > 0;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&sealed);
+	return r;
+}
+
+static int
+sq_event_list(struct mamori_store *base, const struct mamori_event_query *q,
+    mamori_event_fn fn, void *ctx)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_event_rec rec;
+	struct mamori_buf payload;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN], agent[MAMORI_AGENT_ID_STRLEN];
+	const unsigned char *a;
+	int r = MAMORI_ERR_INTERNAL, cb;
+
+	mamori_buf_init(&payload, MAMORI_STORE_VALUE_MAX);
+	if (q->agent_id != NULL && (r = sq_check_agent_id(q->agent_id)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, q->newest_first ? SQ_EVENT_LIST_DESC :
+	    SQ_EVENT_LIST_ASC, &st)) != 0)
+		goto out;
+	if (q->agent_id != NULL)
+		r = sq_bind_text(s, st, 1, q->agent_id);
+	else if (sqlite3_bind_null(st, 1) != SQLITE_OK)
+		r = sq_fail(s, "bind");
+	if (r != 0 ||
+	    (r = sq_bind_i64(s, st, 2, q->type)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, q->since_ns > SQ_TIME_MAX ?
+	    SQ_TIME_MAX : q->since_ns)) != 0 ||
+	    (r = sq_bind_u64(s, st, 4, q->until_ns == 0 ||
+	    q->until_ns > SQ_TIME_MAX ? SQ_TIME_MAX : q->until_ns)) != 0 ||
+	    (r = sq_bind_u64(s, st, 5, q->after_id > SQ_TIME_MAX ?
+	    SQ_TIME_MAX : q->after_id)) != 0 ||
+	    (r = sq_bind_i64(s, st, 6, q->limit == 0 || q->limit > INT64_MAX ?
+	    -1 : (int64_t)q->limit)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "event_list")) == 1) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = sq_col_u64(st, 0);
+		a = sqlite3_column_text(st, 1);
+		if (a == NULL || mamori_strlcpy(agent, (const char *)a,
+		    sizeof(agent)) >= sizeof(agent)) {
+			r = sq_fail(s, "event agent id");
+			goto out;
+		}
+		rec.agent_id = agent;
+		rec.seq = sq_col_u64(st, 2);
+		rec.time_ns = sq_col_u64(st, 3);
+		rec.type = (uint32_t)sqlite3_column_int64(st, 4);
+		mamori_buf_reset(&payload);
+		if ((r = sq_event_row(agent, rec.seq, row)) != 0 ||
+		    (r = sq_open_col(s, st, 5, "events", row, "payload",
+		    &payload)) != 0)
+			goto out;
+		rec.payload = payload.data;
+		rec.payload_len = payload.len;
+		if ((cb = fn(ctx, &rec)) != 0) {
+			r = cb;
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&payload);
+	return r;
+}
+
 /* --- opening ------------------------------------------------------------- */
 
 /*
@@ -1382,6 +1538,33 @@ out:
 	return r;
 }
 
+/* Adds what version 2 brought (the events table), atomically. */
+static int
+sq_migrate_v2(struct sq_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int owned = 0, r = MAMORI_ERR_INTERNAL;
+
+	if ((r = sq_txn_enter(s, &owned)) != 0)
+		goto out;
+	if (sqlite3_exec(s->db, SQ_EVENTS_SCHEMA, NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		r = sq_fail(s, "migration to schema 2");
+		goto out;
+	}
+	if ((r = sq_stmt(s, SQ_META_SET, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, SQ_META_SCHEMA_VERSION)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, 2)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "meta")) < 0)
+		goto out;
+	log_info("store: upgraded to schema version 2 (events)");
+	r = 0;
+out:
+	sq_done(st);
+	return sq_txn_leave(s, owned, r);
+}
+
 /* Opens an existing store's data key.  Reads only. */
 static int
 sq_load(struct sq_store *s, const uint8_t *storage_key)
@@ -1403,6 +1586,8 @@ sq_load(struct sq_store *s, const uint8_t *storage_key)
 	if ((r = sq_meta_get(s, SQ_META_SCHEMA_VERSION, NULL,
 	    &version)) != 0)
 		goto out;
+	if (version == 1 && (r = sq_migrate_v2(s)) == 0)
+		version = 2;
 	if (version != SQ_SCHEMA_VERSION) {
 		log_error("store: schema version %" PRId64 ", this build "
 		    "knows %d", version, SQ_SCHEMA_VERSION);
@@ -1587,4 +1772,6 @@ static const struct mamori_store_ops sq_ops = {
 	.inventory_time = sq_inventory_time,
 	.history_add = sq_history_add,
 	.history_list = sq_history_list,
+	.event_add = sq_event_add,
+	.event_list = sq_event_list,
 };

@@ -136,3 +136,19 @@ mamori_store_history_list(struct mamori_store *s, const char *agent_id,
 {
 	return s->ops->history_list(s, agent_id, since, limit, fn, ctx);
 }
+
+int
+mamori_store_event_add(struct mamori_store *s, const char *agent_id,
+    uint64_t seq, uint64_t time_ns, uint32_t type, const uint8_t *payload,
+    size_t len, int *inserted)
+{
+	return s->ops->event_add(s, agent_id, seq, time_ns, type, payload, len,
+	    inserted);
+}
+
+int
+mamori_store_event_list(struct mamori_store *s,
+    const struct mamori_event_query *q, mamori_event_fn fn, void *ctx)
+{
+	return s->ops->event_list(s, q, fn, ctx);
+}

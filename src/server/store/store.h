@@ -147,4 +147,40 @@ int mamori_store_history_add(struct mamori_store *s, const char *agent_id,
 int mamori_store_history_list(struct mamori_store *s, const char *agent_id,
     uint64_t since, size_t limit, mamori_history_fn fn, void *ctx);
 
+/*
+ * Events (operation logs).  Each (agent, seq) is stored once: adding one
+ * already there succeeds with *inserted = 0, so redelivery is harmless.
+ * The payload (a serialized mamori.Event) is sealed, bound to agent and
+ * seq; id (order of arrival), agent, seq, time and type are clear.
+ */
+struct mamori_event_rec {
+	uint64_t id;
+	const char *agent_id;
+	uint64_t seq;
+	uint64_t time_ns;
+	uint32_t type;                 /* Event body case */
+	const uint8_t *payload;        /* valid during the callback only */
+	size_t payload_len;
+};
+
+typedef int (*mamori_event_fn)(void *ctx, const struct mamori_event_rec *rec);
+
+struct mamori_event_query {
+	const char *agent_id;          /* NULL: every agent */
+	uint32_t type;                 /* 0: every type */
+	uint64_t since_ns;             /* 0: no lower bound */
+	uint64_t until_ns;             /* 0: no upper bound */
+	uint64_t after_id;             /* only ids above this (--follow) */
+	int newest_first;
+	size_t limit;                  /* 0: no limit */
+};
+
+int mamori_store_event_add(struct mamori_store *s, const char *agent_id,
+    uint64_t seq, uint64_t time_ns, uint32_t type, const uint8_t *payload,
+    size_t len, int *inserted);
+/* Calls fn for each matching event; stops when fn returns non-zero and
+ * returns that value. */
+int mamori_store_event_list(struct mamori_store *s,
+    const struct mamori_event_query *q, mamori_event_fn fn, void *ctx);
+
 #endif

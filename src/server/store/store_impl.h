@@ -45,6 +45,12 @@ struct mamori_store_ops {
 	    const uint8_t *detail, size_t len);
 	int (*history_list)(struct mamori_store *s, const char *agent_id,
 	    uint64_t since, size_t limit, mamori_history_fn fn, void *ctx);
+	int (*event_add)(struct mamori_store *s, const char *agent_id,
+	    uint64_t seq, uint64_t time_ns, uint32_t type,
+	    const uint8_t *payload, size_t len, int *inserted);
+	int (*event_list)(struct mamori_store *s,
+	    const struct mamori_event_query *q, mamori_event_fn fn,
+	    void *ctx);
 };
 
 /* Every backend's handle starts with this. */
