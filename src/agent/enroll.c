@@ -196,28 +196,79 @@ out:
 	return r;
 }
 
-static int
-write_state(struct mamori_agent_state *st, int force, char *why,
-    size_t whylen)
+/*
+ * Writes the new identity into DIR/.enroll first and moves the files into
+ * place only when all are written, enrollment.json last: a failure half way
+ * leaves the previous enrollment (if any) working and no stray key behind.
+ */
+#define ENROLL_TMP ".enroll"
+
+static void
+remove_tmp(const char *tmp)
 {
+	static const char *const names[] = {MAMORI_STATE_KEY,
+	    MAMORI_STATE_CERT, MAMORI_STATE_CA, MAMORI_STATE_INFO};
 	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (mamori_path_join(path, sizeof(path), tmp, names[i]) == 0)
+			(void)unlink(path);
+	(void)rmdir(tmp);
+}
+
+static int
+write_state(struct mamori_agent_state *st, char *why, size_t whylen)
+{
+	static const char *const order[] = {MAMORI_STATE_KEY,
+	    MAMORI_STATE_CERT, MAMORI_STATE_CA, MAMORI_STATE_INFO};
+	char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX], dest[PATH_MAX];
+	size_t i;
 	int r;
 
-	if ((r = mamori_path_join(path, sizeof(path), st->dir,
-	    MAMORI_STATE_KEY)) != 0)
+	mamori_strlcpy(dir, st->dir, sizeof(dir));
+	if ((r = mamori_path_join(tmp, sizeof(tmp), dir, ENROLL_TMP)) != 0)
 		return r;
-	if (force)
-		(void)unlink(path);
-	if ((r = mamori_key_save(st->key, path)) != 0 ||
-	    (r = mamori_path_join(path, sizeof(path), st->dir,
+	remove_tmp(tmp);
+	if (mkdir(tmp, 0700) != 0) {
+		snprintf(why, whylen, "cannot create %.400s: %s", tmp,
+		    strerror(errno));
+		return MAMORI_ERR_IO;
+	}
+	mamori_strlcpy(st->dir, tmp, sizeof(st->dir));
+	if ((r = mamori_path_join(path, sizeof(path), tmp,
+	    MAMORI_STATE_KEY)) != 0 ||
+	    (r = mamori_key_save(st->key, path)) != 0 ||
+	    (r = mamori_path_join(path, sizeof(path), tmp,
 	    MAMORI_STATE_CERT)) != 0 ||
 	    (r = mamori_cert_save(st->cert, path)) != 0 ||
-	    (r = mamori_path_join(path, sizeof(path), st->dir,
+	    (r = mamori_path_join(path, sizeof(path), tmp,
 	    MAMORI_STATE_CA)) != 0 ||
 	    (r = mamori_cert_save(st->ca, path)) != 0 ||
-	    (r = mamori_state_info_save(st)) != 0)
+	    (r = mamori_path_join(path, sizeof(path), tmp,
+	    MAMORI_STATE_INFO)) != 0 ||
+	    (r = mamori_state_info_save(st)) != 0) {
 		snprintf(why, whylen, "cannot write %.400s: %s", path,
 		    mamori_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if ((r = mamori_path_join(path, sizeof(path), tmp,
+		    order[i])) != 0 ||
+		    (r = mamori_path_join(dest, sizeof(dest), dir,
+		    order[i])) != 0)
+			goto out;
+		if (rename(path, dest) != 0) {
+			snprintf(why, whylen, "cannot move %.400s into place: "
+			    "%s", dest, strerror(errno));
+			r = MAMORI_ERR_IO;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	remove_tmp(tmp);
+	mamori_strlcpy(st->dir, dir, sizeof(st->dir));
 	return r;
 }
 
@@ -374,7 +425,7 @@ mamori_agent_enroll(const char *dir, const char *string, int force)
 	    &st.ca, agent_id, why, sizeof(why))) != 0)
 		goto out;
 	mamori_strlcpy(st.agent_id, agent_id, sizeof(st.agent_id));
-	if ((r = write_state(&st, force, why, sizeof(why))) != 0)
+	if ((r = write_state(&st, why, sizeof(why))) != 0)
 		goto out;
 	mamori_fingerprint_str(st.owner_fp, owner_fp);
 	printf("enrolled as agent %s with server %s\n", st.agent_id,

@@ -103,10 +103,13 @@ mamori_state_load(const char *dir, struct mamori_agent_state *st, char *why,
 	    MAMORI_STATE_INFO)) != 0)
 		goto out;
 	if ((r = mamori_buf_read_file(&b, path)) != 0) {
-		snprintf(why, whylen, r == MAMORI_ERR_NOT_FOUND ?
-		    "%s holds no enrollment; enroll first with: mamori-agent "
-		    "enroll --state %s STRING" : "cannot read %s%s", dir,
-		    r == MAMORI_ERR_NOT_FOUND ? dir : "");
+		if (r == MAMORI_ERR_NOT_FOUND)
+			snprintf(why, whylen, "%s holds no enrollment; enroll "
+			    "first with: mamori-agent enroll --state %s STRING",
+			    dir, dir);
+		else
+			snprintf(why, whylen, "cannot read %.300s: %s", path,
+			    mamori_strerror(r));
 		goto out;
 	}
 	if ((r = mamori_state_info_parse((const char *)b.data, b.len,
