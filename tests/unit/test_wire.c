@@ -429,7 +429,7 @@ test_decode_unknown_fields(void **state)
 	mamori_buf_init(&env, 4096);
 	put_varint(&env, 1u << 3 | 0);
 	put_varint(&env, 1);
-	put_len_field(&env, 20, "", 0);
+	put_len_field(&env, 99, "", 0);
 	assert_int_equal(mamori_envelope_decode(env.data, env.len,
 	    MAMORI_DECODE_BUDGET, &d), MAMORI_ERR_BAD_MESSAGE);
 	mamori_buf_free(&env);
