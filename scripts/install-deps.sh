@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev
   # integration tests: the interpreter, the real tools they compare with
   python3 iproute2 openssl sqlite3 procps
+  # login tests: a real sshd on loopback, a client, a password typist
+  openssh-server openssh-client sshpass
 )
 
 missing=()
@@ -27,7 +29,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Install services without starting them: the tests start their own sshd
+  # on loopback; nothing should start listening on this machine.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$own_policy" -eq 1 ]; then rm -f "$policy"; fi
 fi
 echo "install-deps: all build and test dependencies are present"

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "collect.h"
+#include "source.h"
 #include "pki.h"
 #include "crypto.h"
 #include "util.h"
@@ -87,8 +88,14 @@ struct mamori_agent_options {
 	const char *state_dir;
 	uint64_t inventory_interval;   /* seconds */
 	uint64_t max_backoff;          /* seconds */
+	uint64_t spool_max;            /* bytes */
+	const char *sources_enabled;   /* "process,file" or NULL: all */
 	struct mamori_collect_ctx collect;
+	struct mamori_source_options sources;
 };
+/* Is the source named name enabled by opt->sources_enabled? */
+int mamori_agent_source_enabled(const struct mamori_agent_options *opt,
+    const char *name);
 int mamori_agent_run(const struct mamori_agent_options *opt);
 
 /* Opens a TCP connection to "host:port" with a timeout (blocking socket

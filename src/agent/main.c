@@ -16,6 +16,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "pbjson.h"
+#include "spool.h"
 
 static void
 usage(FILE *f)
@@ -23,7 +24,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mamori-agent enroll --state DIR [--force] STRING\n"
 	    "       mamori-agent run --state DIR [--inventory-interval DUR]\n"
-	    "                        [--max-backoff DUR] [--inventory-root DIR]"
+	    "                        [--max-backoff DUR] [--inventory-root DIR]\n"
+	    "                        [--sources LIST] [--watch PATH]... "
+	    "[--spool-max BYTES]\n"
+	    "                        [--auth-log FILE] [--uevent-replay FILE]"
 	    " [--verbose]\n"
 	    "       mamori-agent inventory [--json] [--inventory-root DIR]\n"
 	    "       mamori-agent status --state DIR [--json]\n"
@@ -40,7 +44,19 @@ usage(FILE *f)
 	    "(default 5m)\n"
 	    "  --inventory-root DIR      read host files under DIR instead of "
 	    "/\n"
-	    "                            (for recorded fixtures)\n");
+	    "                            (for recorded fixtures)\n"
+	    "  --sources LIST            event sources to run, comma-separated"
+	    "\n"
+	    "                            (default: process,login,file,network,"
+	    "usb)\n"
+	    "  --watch PATH              a path for file integrity; repeat it; "
+	    "replaces\n"
+	    "                            the default list (/etc, /usr/bin, ...)"
+	    "\n"
+	    "  --spool-max BYTES         cap of the event spool (default 256 "
+	    "MiB)\n"
+	    "  --auth-log FILE           authentication log to follow\n"
+	    "  --uevent-replay FILE      read recorded USB uevents (tests)\n");
 }
 
 static int
@@ -94,6 +110,11 @@ main(int argc, char **argv)
 		{"inventory-interval", required_argument, NULL, 'i'},
 		{"max-backoff", required_argument, NULL, 'b'},
 		{"inventory-root", required_argument, NULL, 'r'},
+		{"sources", required_argument, NULL, 'S'},
+		{"watch", required_argument, NULL, 'w'},
+		{"spool-max", required_argument, NULL, 'm'},
+		{"auth-log", required_argument, NULL, 'a'},
+		{"uevent-replay", required_argument, NULL, 'u'},
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -103,7 +124,8 @@ main(int argc, char **argv)
 	struct mamori_agent_state st;
 	const char *cmd, *state = NULL;
 	char why[512], fp[MAMORI_FP_STRLEN];
-	int c, force = 0, json = 0, r;
+	int c, force = 0, json = 0, watch_given = 0, r;
+	uint64_t v;
 	enum mamori_log_level level = MAMORI_LOG_INFO;
 
 	memset(&opt, 0, sizeof(opt));
@@ -111,6 +133,8 @@ main(int argc, char **argv)
 	opt.max_backoff = MAMORI_BACKOFF_MAX_DEFAULT;
 	opt.collect.root = "";
 	opt.collect.live = 1;
+	opt.spool_max = MAMORI_SPOOL_MAX_DEFAULT;
+	mamori_source_options_default(&opt.sources);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -149,6 +173,33 @@ main(int argc, char **argv)
 		case 'r':
 			opt.collect.root = optarg;
 			opt.collect.live = 0;
+			break;
+		case 'S':
+			opt.sources_enabled = optarg;
+			break;
+		case 'w':
+			if (!watch_given) {
+				opt.sources.n_watch = 0;
+				watch_given = 1;
+			}
+			if (opt.sources.n_watch >= MAMORI_MAX_WATCH_PATHS ||
+			    optarg[0] != '/')
+				return bad_usage("", "--watch takes an absolute "
+				    "path (at most 256 of them)");
+			opt.sources.watch[opt.sources.n_watch++] = optarg;
+			break;
+		case 'm':
+			if (mamori_parse_u64(optarg, 1024 * 1024,
+			    (uint64_t)1 << 40, &v) != 0)
+				return bad_usage("", "--spool-max takes a byte "
+				    "count of at least 1048576");
+			opt.spool_max = v;
+			break;
+		case 'a':
+			opt.sources.auth_log = optarg;
+			break;
+		case 'u':
+			opt.sources.uevent_replay = optarg;
 			break;
 		case 'j':
 			json = 1;

@@ -24,6 +24,9 @@
 #include <openssl/err.h>
 
 #include "agent.h"
+#include "event.h"
+#include "source.h"
+#include "spool.h"
 #include "err.h"
 #include "inventory.h"
 #include "log.h"
@@ -31,6 +34,10 @@
 
 #define AGENT_HEARTBEAT_DEFAULT 30
 #define AGENT_HEARTBEAT_MIN 1
+#define AGENT_BATCH_BYTES (1024 * 1024)   /* events per frame, at most */
+#define AGENT_INFLIGHT_BATCHES 4          /* unacknowledged frames */
+#define AGENT_ACK_TIMEOUT 15              /* seconds before resending */
+#define AGENT_MAX_SOURCES 16
 
 struct agent {
 	const struct mamori_agent_options *opt;
@@ -45,6 +52,16 @@ struct agent {
 	int welcomed;
 	Mamori__Inventory *acked;     /* what the server last acknowledged */
 	Mamori__Inventory *pending;   /* sent, not yet acknowledged */
+	/* Events: the spool, and how far the server has them. */
+	struct mamori_spool *spool;
+	struct event *sync_ev, *send_ev, *ack_timeout_ev;
+	uint64_t sent_seq;            /* last seq written to the connection */
+	uint64_t acked_seq;           /* last seq the server acknowledged */
+	unsigned inflight;            /* batches sent, not acknowledged */
+	int dirty;                    /* appended since the last sync */
+	void *source_state[AGENT_MAX_SOURCES];
+	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
+	size_t n_sources;
 };
 
 static void agent_connect(struct agent *a);
@@ -79,8 +96,12 @@ agent_disconnect(struct agent *a, const char *why)
 		a->bev = NULL;
 	}
 	a->welcomed = 0;
+	a->inflight = 0;
+	a->sent_seq = a->acked_seq;
 	event_del(a->heartbeat_ev);
 	event_del(a->inventory_ev);
+	if (a->ack_timeout_ev != NULL)
+		event_del(a->ack_timeout_ev);
 	mamori_inventory_free(a->pending);
 	a->pending = NULL;
 	agent_schedule_reconnect(a);
@@ -247,6 +268,215 @@ on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 		agent_disconnect(a, "cannot send a heartbeat");
 }
 
+/* ---- events ------------------------------------------------------------ */
+
+/* Sources hand their events here: into the spool, then to the server. */
+static int
+agent_emit(void *sink, Mamori__Event *ev)
+{
+	struct agent *a = sink;
+	uint64_t seq;
+	int r;
+
+	r = mamori_spool_append(a->spool, ev, &seq);
+	mamori_event_free(ev);
+	if (r != 0) {
+		log_error("cannot spool an event: %s", mamori_strerror(r));
+		return r;
+	}
+	a->dirty = 1;
+	if (a->welcomed)
+		event_active(a->send_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+static void
+on_sync_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (!a->dirty)
+		return;
+	if ((r = mamori_spool_sync(a->spool)) != 0)
+		log_error("cannot sync the spool: %s", mamori_strerror(r));
+	else
+		a->dirty = 0;
+}
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	return n;
+}
+
+/* Sends spooled events past sent_seq, a batch at a time, keeping at most
+ * AGENT_INFLIGHT_BATCHES unacknowledged. */
+static void
+agent_send_events(struct agent *a)
+{
+	struct mamori_buf batch;
+	uint8_t head[32];
+	struct timeval tv = {AGENT_ACK_TIMEOUT, 0};
+	uint64_t last;
+	size_t count, h;
+	int r;
+
+	if (!a->welcomed || a->spool == NULL)
+		return;
+	mamori_buf_init(&batch, AGENT_BATCH_BYTES + 64 * 1024);
+	while (a->inflight < AGENT_INFLIGHT_BATCHES) {
+		mamori_buf_reset(&batch);
+		r = mamori_spool_read(a->spool, a->sent_seq, AGENT_BATCH_BYTES,
+		    &batch, &count, &last);
+		if (r != 0) {
+			log_error("cannot read the spool: %s",
+			    mamori_strerror(r));
+			break;
+		}
+		if (count == 0)
+			break;
+		/* Envelope{version = 1, event_batch = batch}, by hand: the
+		 * spool already holds the batch's serialized elements. */
+		h = 4;
+		head[h++] = 0x08;
+		head[h++] = MAMORI_WIRE_VERSION;
+		head[h++] = 0xa2;  /* field 20, length-delimited */
+		head[h++] = 0x01;
+		h += put_varint(head + h, batch.len);
+		if (h - 4 + batch.len > MAMORI_FRAME_MAX)
+			break;
+		head[0] = (uint8_t)((h - 4 + batch.len) >> 24);
+		head[1] = (uint8_t)((h - 4 + batch.len) >> 16);
+		head[2] = (uint8_t)((h - 4 + batch.len) >> 8);
+		head[3] = (uint8_t)(h - 4 + batch.len);
+		if (bufferevent_write(a->bev, head, h) != 0 ||
+		    bufferevent_write(a->bev, batch.data, batch.len) != 0) {
+			log_error("cannot queue events for sending");
+			break;
+		}
+		a->sent_seq = last;
+		a->inflight++;
+		event_add(a->ack_timeout_ev, &tv);
+	}
+	mamori_buf_free(&batch);
+}
+
+static void
+on_send(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_send_events(arg);
+}
+
+/* The server withheld its acknowledgement (its store is slow or full):
+ * send everything unacknowledged again; it stores each event once. */
+static void
+on_ack_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (!a->welcomed || a->sent_seq == a->acked_seq)
+		return;
+	log_warn("no acknowledgement for events after %llu in %ds; sending "
+	    "again", (unsigned long long)a->acked_seq, AGENT_ACK_TIMEOUT);
+	a->sent_seq = a->acked_seq;
+	a->inflight = 0;
+	agent_send_events(a);
+}
+
+static void
+agent_acked(struct agent *a, uint64_t acked)
+{
+	struct timeval tv = {AGENT_ACK_TIMEOUT, 0};
+	int r;
+
+	if (acked <= a->acked_seq || acked > a->sent_seq)
+		return; /* stale or nonsense: ignore, do not trust */
+	if ((r = mamori_spool_ack(a->spool, acked)) != 0)
+		log_error("cannot trim the spool: %s", mamori_strerror(r));
+	a->acked_seq = acked;
+	if (a->inflight > 0)
+		a->inflight--;
+	if (a->sent_seq > a->acked_seq)
+		event_add(a->ack_timeout_ev, &tv);
+	else
+		event_del(a->ack_timeout_ev);
+	agent_send_events(a);
+}
+
+int
+mamori_agent_source_enabled(const struct mamori_agent_options *opt,
+    const char *name)
+{
+	const char *p = opt->sources_enabled, *end;
+	size_t n = strlen(name);
+
+	if (p == NULL)
+		return 1;
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) == n && strncmp(p, name, n) == 0)
+			return 1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static void
+agent_sources_start(struct agent *a)
+{
+	const struct mamori_event_source *const *all;
+	struct mamori_source_ctx ctx;
+	size_t n, i;
+	void *state;
+
+	all = mamori_event_sources(&n);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.base = a->base;
+	ctx.root = a->opt->collect.root;
+	ctx.state_dir = a->opt->state_dir;
+	ctx.opt = &a->opt->sources;
+	ctx.emit = agent_emit;
+	ctx.sink = a;
+	for (i = 0; i < n && a->n_sources < AGENT_MAX_SOURCES; i++) {
+		if (!mamori_agent_source_enabled(a->opt, all[i]->name))
+			continue;
+		state = NULL;
+		if (all[i]->start(&ctx, &state) != 0) {
+			log_warn("event source %s did not start; running "
+			    "without it", all[i]->name);
+			continue;
+		}
+		log_info("event source %s started", all[i]->name);
+		a->source[a->n_sources] = all[i];
+		a->source_state[a->n_sources++] = state;
+	}
+}
+
+static void
+agent_sources_stop(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_sources; i++)
+		a->source[i]->stop(a->source_state[i]);
+	a->n_sources = 0;
+}
+
 /* ---- protocol ---------------------------------------------------------- */
 
 static void
@@ -260,7 +490,6 @@ agent_welcomed(struct agent *a, const Mamori__Welcome *w)
 		    "says %s", mamori_log_safe(w->agent_id, id, sizeof(id)),
 		    a->st.agent_id);
 	a->welcomed = 1;
-	a->backoff_ms = MAMORI_BACKOFF_MIN_MS;
 	a->heartbeat_s = w->heartbeat_seconds >= AGENT_HEARTBEAT_MIN &&
 	    w->heartbeat_seconds <= 3600 ? w->heartbeat_seconds :
 	    AGENT_HEARTBEAT_DEFAULT;
@@ -276,6 +505,9 @@ agent_welcomed(struct agent *a, const Mamori__Welcome *w)
 	rt.tv_usec = 0;
 	bufferevent_set_timeouts(a->bev, &rt, NULL);
 	agent_collect_and_send(a, 1);
+	a->sent_seq = a->acked_seq;
+	a->inflight = 0;
+	agent_send_events(a);
 }
 
 /* Returns 0 to keep the connection. */
@@ -293,14 +525,23 @@ agent_dispatch(struct agent *a, const Mamori__Envelope *env)
 	case MAMORI__ENVELOPE__BODY_HEARTBEAT_ACK:
 		if (!a->welcomed)
 			break;
+		a->backoff_ms = MAMORI_BACKOFF_MIN_MS;
 		return 0;
 	case MAMORI__ENVELOPE__BODY_INVENTORY_ACK:
 		if (!a->welcomed || a->pending == NULL)
 			break;
+		/* The server took real work: the connection is healthy, so
+		 * the next failure starts the backoff from the bottom. */
+		a->backoff_ms = MAMORI_BACKOFF_MIN_MS;
 		mamori_inventory_free(a->acked);
 		a->acked = a->pending;
 		a->pending = NULL;
 		log_debug("inventory acknowledged");
+		return 0;
+	case MAMORI__ENVELOPE__BODY_EVENT_ACK:
+		if (!a->welcomed)
+			break;
+		agent_acked(a, env->event_ack->acked_seq);
 		return 0;
 	case MAMORI__ENVELOPE__BODY_ERROR:
 		log_warn("the server says: %s", mamori_log_safe(
@@ -382,8 +623,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		agent_disconnect(a, "the server went silent");
 		return;
 	}
+	/* A reset shows as a bare SSL_ERROR_SYSCALL (library 0). */
 	if ((e = bufferevent_get_openssl_error(bev)) != 0 &&
-	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+	    (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
+	    ERR_GET_LIB(e) == 0)) {
 		agent_disconnect(a, "closed by the server");
 		return;
 	}
@@ -488,6 +731,37 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(a->base, NULL);
 }
 
+static int
+agent_events_init(struct agent *a)
+{
+	struct mamori_spool_stats st;
+	struct timeval tv = {0, MAMORI_SPOOL_SYNC_MS * 1000};
+	char dir[PATH_MAX];
+	int r;
+
+	if ((r = mamori_path_join(dir, sizeof(dir), a->opt->state_dir,
+	    "spool")) != 0)
+		return r;
+	if ((r = mamori_spool_open(dir, a->opt->spool_max, &a->spool)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot open the event spool %s: "
+		    "%s\n", dir, mamori_strerror(r));
+		return r;
+	}
+	mamori_spool_stats(a->spool, &st);
+	a->acked_seq = st.first_seq > 0 ? st.first_seq - 1 : st.next_seq - 1;
+	a->sent_seq = a->acked_seq;
+	a->sync_ev = event_new(a->base, -1, EV_PERSIST, on_sync_timer, a);
+	a->send_ev = event_new(a->base, -1, 0, on_send, a);
+	a->ack_timeout_ev = evtimer_new(a->base, on_ack_timeout, a);
+	if (a->sync_ev == NULL || a->send_ev == NULL ||
+	    a->ack_timeout_ev == NULL)
+		return MAMORI_ERR_ALLOC;
+	event_add(a->sync_ev, &tv);
+	log_info("event spool %s: %llu events waiting, next seq %llu", dir,
+	    (unsigned long long)st.records, (unsigned long long)st.next_seq);
+	return 0;
+}
+
 int
 mamori_agent_run(const struct mamori_agent_options *opt)
 {
@@ -527,11 +801,25 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 	event_add(a.sig_int, NULL);
 	event_add(a.sig_term, NULL);
 	event_add(a.sig_usr1, NULL);
+	if ((r = agent_events_init(&a)) != 0)
+		goto out;
+	agent_sources_start(&a);
 	log_info("agent %s starting; server %s", a.st.agent_id, a.st.server);
 	agent_connect(&a);
 	event_base_dispatch(a.base);
 	r = 0;
 out:
+	agent_sources_stop(&a);
+	if (a.spool != NULL) {
+		(void)mamori_spool_sync(a.spool);
+		mamori_spool_close(a.spool);
+	}
+	if (a.sync_ev != NULL)
+		event_free(a.sync_ev);
+	if (a.send_ev != NULL)
+		event_free(a.send_ev);
+	if (a.ack_timeout_ev != NULL)
+		event_free(a.ack_timeout_ev);
 	if (a.bev != NULL)
 		bufferevent_free(a.bev);
 	if (a.reconnect_ev != NULL)

@@ -142,6 +142,12 @@ summary(const json_t *ev, const char *type, char *out, size_t outlen)
 		    cli_json_str(b, "path"),
 		    cli_json_bool(b, "while_down") ? " (while the agent was "
 		    "down)" : "");
+	} else if (strcmp(type, "network") == 0 &&
+	    strcmp(cli_json_str(b, "action"), "LISTEN") == 0) {
+		snprintf(out, outlen, "%s listening on %s:%llu pid %llu %s",
+		    cli_json_str(b, "transport"), cli_json_str(b, "source_ip"),
+		    cli_json_u64(b, "source_port"), cli_json_u64(b, "pid"),
+		    cli_json_str(b, "executable"));
 	} else if (strcmp(type, "network") == 0) {
 		snprintf(out, outlen, "%s %s:%llu -> %s:%llu pid %llu %s",
 		    cli_json_str(b, "transport"), cli_json_str(b, "source_ip"),

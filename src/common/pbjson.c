@@ -46,10 +46,18 @@ value_json(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
 		return json_integer((json_int_t)*(const uint32_t *)p);
+	case PROTOBUF_C_TYPE_ENUM: {
+		/* Enums by name ("START"), as people and scripts read them;
+		 * a value this build does not know stays a number. */
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+		    f->descriptor, *(const int *)p);
+
+		return ev != NULL ? json_string(ev->name) :
+		    json_integer((json_int_t)*(const int *)p);
+	}
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
 		return json_integer((json_int_t)*(const int32_t *)p);
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:

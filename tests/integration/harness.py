@@ -168,9 +168,9 @@ def body_field(env_bytes):
 class Fleet:
     """One server home, its running mamorid, and helpers around it."""
 
-    def __init__(self, tmp, name="fleet"):
+    def __init__(self, tmp, name="fleet", home_parent=None):
         self.tmp = tmp
-        self.home = os.path.join(tmp, name)
+        self.home = os.path.join(home_parent or tmp, name)
         self.key_file = os.path.join(tmp, name + ".key")
         self.port = free_port()
         self.log_path = os.path.join(tmp, name + ".log")
@@ -254,13 +254,19 @@ class Fleet:
         with open(os.path.join(state, "enrollment.json")) as f:
             return json.load(f)["agent_id"]
 
-    def run_agent(self, state, *extra):
+    def run_agent(self, state, *extra, sources=""):
+        """Starts `mamori-agent run`; no event sources unless asked, so
+        tests about inventory do not watch the whole host."""
         log = open(state + ".log", "a")
-        p = subprocess.Popen([AGENT, "run", "--state", state, "--max-backoff", "2s"] + list(extra),
+        p = subprocess.Popen([AGENT, "run", "--state", state, "--max-backoff", "2s",
+                              "--sources", sources] + list(extra),
                              stdout=log, stderr=log)
         log.close()
         self.agents.append(p)
         return p
+
+    def events(self, *args):
+        return self.cli_json("events", "--limit", "100000", *args)
 
     def connected(self, agent_id):
         for a in self.cli_json("agents"):
