@@ -5,11 +5,19 @@
  * Layout: a directory (0700) of segment files "%020llu.seg", each named by
  * the sequence number of its first record and starting with an 8-byte
  * header ("MSPL", u32 version), plus a "state" file holding the highest
- * acknowledged sequence number.  Within one segment sequence numbers are
- * contiguous (the first record carries the segment's name); any jump - a
- * LossEvent after damage, a restart past a torn tail - starts a new segment.
- * That invariant lets the in-memory index be three numbers per segment and
- * makes every loss range exact.
+ * acknowledged sequence number (and next_seq at that time, in case every
+ * segment is gone).  Within one segment sequence numbers are contiguous
+ * (the first record carries the segment's name); any jump - a LossEvent
+ * after damage, a restart past a torn tail - starts a new segment.  That
+ * invariant keeps the in-memory index to a few numbers per segment and
+ * makes a loss range exact wherever the records were known.
+ *
+ * Losses: an overflow names the unacknowledged records it dropped, and the
+ * ranges of any LossEvents among them, so a report of loss is never lost
+ * itself.  Damage found at open names the records cut off; when only
+ * their start is known (a tail of unreadable bytes in the last segment)
+ * last_seq and count are 0 and the reason says "corrupt spool: N bytes
+ * unreadable in FILE".  Statistics count records not yet acknowledged.
  *
  * What this file must never do: reuse a sequence number that might have
  * been delivered (recovery skips past every byte of a damaged tail, and
@@ -52,7 +60,9 @@
 #define SPOOL_SEGMENT_FILE_MAX (SPOOL_HEADER_LEN + \
 	MAMORI_SPOOL_SEGMENT_BYTES + SPOOL_RECORD_HEADER + \
 	MAMORI_SPOOL_MAX_RECORD)
-/* One read buffer holds the largest record whole. */
+/* The read buffer: this much at first, grown to hold the largest record
+ * whole only when a record needs it. */
+#define SPOOL_READ_CHUNK (64 * 1024)
 #define SPOOL_READ_BUF (SPOOL_RECORD_HEADER + MAMORI_SPOOL_MAX_RECORD)
 /* Room kept for the LossEvent an overflow appends. */
 #define SPOOL_LOSS_RESERVE 128
@@ -112,7 +122,8 @@ struct mamori_spool {
 		int valid;
 		uint64_t name, seq, off;
 	} cursor;
-	uint8_t *rbuf;          /* SPOOL_READ_BUF bytes, made on first read */
+	uint8_t *rbuf;          /* made on first read */
+	size_t rbuf_cap;        /* SPOOL_READ_CHUNK or SPOOL_READ_BUF */
 	struct mamori_buf wbuf; /* the record being written */
 };
 
@@ -691,7 +702,8 @@ event_write(struct mamori_spool *sp, const ProtobufCMessage *m, uint64_t seq)
 	return record_write(sp, seq);
 }
 
-/* Appends a LossEvent for [first, last] (count events; 0: unknown). */
+/* Appends a LossEvent for [first, last], count events.  last and count 0:
+ * only the start is known, and reason says how many bytes were lost. */
 static int
 loss_append(struct mamori_spool *sp, uint64_t first, uint64_t last,
     uint64_t count, const char *reason)
@@ -711,8 +723,12 @@ loss_append(struct mamori_spool *sp, uint64_t first, uint64_t last,
 	ev.time_ns = wall_ns();
 	ev.body_case = MAMORI__EVENT__BODY_LOSS;
 	ev.loss = &loss;
-	log_warn("spool %s: lost events %" PRIu64 "..%" PRIu64 " (%" PRIu64
-	    "): %s", sp->dir, first, last, count, reason);
+	if (last != 0)
+		log_warn("spool %s: lost events %" PRIu64 "..%" PRIu64 " (%"
+		    PRIu64 "): %s", sp->dir, first, last, count, reason);
+	else
+		log_warn("spool %s: lost events from %" PRIu64 " on: %s",
+		    sp->dir, first, reason);
 	if ((r = event_write(sp, &ev.base, seq)) != 0)
 		return r;
 	loss_note_add(&sp->segs[sp->nseg - 1].loss, seq, first, count);
@@ -1305,6 +1321,7 @@ segment_read_batch(struct mamori_spool *sp, const struct segment *s,
 	char fn[SPOOL_NAME_LEN + 1];
 	uint64_t seq, got_seq, off, base = 0, end = s->name + s->count;
 	const uint8_t *p;
+	uint8_t *grown;
 	size_t pos = 0, avail = 0, n, used, want;
 	ssize_t got;
 	int fd = -1, r;
@@ -1329,10 +1346,21 @@ segment_read_batch(struct mamori_spool *sp, const struct segment *s,
 	while (seq < end) {
 		r = pos < avail ? mamori_spool_record_decode(sp->rbuf + pos,
 		    avail - pos, &p, &n, &used) : MAMORI_ERR_TRUNCATED;
+		if (r == MAMORI_ERR_TRUNCATED && pos == 0 && avail > 0 &&
+		    avail == sp->rbuf_cap && sp->rbuf_cap < SPOOL_READ_BUF) {
+			/* A record larger than the buffer: grow it once. */
+			if ((grown = realloc(sp->rbuf, SPOOL_READ_BUF)) == NULL) {
+				r = MAMORI_ERR_ALLOC;
+				goto out;
+			}
+			sp->rbuf = grown;
+			sp->rbuf_cap = SPOOL_READ_BUF;
+			avail = 0;
+		}
 		if (r == MAMORI_ERR_TRUNCATED && (pos > 0 || avail == 0)) {
 			/* Refill from this record on. */
-			want = s->bytes - off < SPOOL_READ_BUF ?
-			    (size_t)(s->bytes - off) : SPOOL_READ_BUF;
+			want = s->bytes - off < sp->rbuf_cap ?
+			    (size_t)(s->bytes - off) : sp->rbuf_cap;
 			do
 				got = pread(fd, sp->rbuf, want, (off_t)off);
 			while (got < 0 && errno == EINTR);
@@ -1394,8 +1422,11 @@ mamori_spool_read(struct mamori_spool *sp, uint64_t after,
 
 	*count = 0;
 	*last_seq = 0;
-	if (sp->rbuf == NULL && (sp->rbuf = malloc(SPOOL_READ_BUF)) == NULL)
-		return MAMORI_ERR_ALLOC;
+	if (sp->rbuf == NULL) {
+		if ((sp->rbuf = malloc(SPOOL_READ_CHUNK)) == NULL)
+			return MAMORI_ERR_ALLOC;
+		sp->rbuf_cap = SPOOL_READ_CHUNK;
+	}
 	for (i = 0; i < sp->nseg; i++) {
 		s = &sp->segs[i];
 		if (s->count == 0 || s->name + s->count - 1 <= after)
