@@ -9,6 +9,8 @@
 /* Each source file defines its descriptor. */
 extern const struct mamori_event_source mamori_source_logins;
 extern const struct mamori_event_source mamori_source_network;
+extern const struct mamori_event_source mamori_source_files;
+extern const struct mamori_event_source mamori_source_usb;
 
 static const char *const default_watch[] = {
 	"/etc",
@@ -25,6 +27,8 @@ static const char *const default_watch[] = {
 static const struct mamori_event_source *const sources[] = {
 	&mamori_source_logins,
 	&mamori_source_network,
+	&mamori_source_files,
+	&mamori_source_usb,
 };
 
 const struct mamori_event_source *const *
