@@ -10,6 +10,11 @@
  *       enrolls N agents, connects them all with mutual TLS, says hello,
  *       holds them idle, and prints the server's resident memory before and
  *       after, per connected agent.
+ *   mamori-bench ingest --string S --count N [--seconds SEC] [--batch B]
+ *       enrolls and connects N agents, then has every agent send batches
+ *       of B process events (about 300 bytes each) and wait for the
+ *       server's acknowledgement, round after round, for SEC seconds;
+ *       prints the acknowledged (stored) events per second.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -30,6 +35,7 @@
 #include "wire.h"
 
 #define BENCH_MAX_AGENTS 100000
+#define BENCH_MAX_BATCH 10000
 
 struct sim_agent {
 	EVP_PKEY *key;
@@ -37,6 +43,7 @@ struct sim_agent {
 	X509 *ca;
 	SSL *ssl;
 	int fd;
+	uint64_t seq;     /* last event sequence number sent */
 };
 
 struct enroll_job {
@@ -228,6 +235,150 @@ idle(const struct mamori_enroll_info *info, struct sim_agent *agents,
 	return ok == n ? 0 : 1;
 }
 
+/* One synthetic process event, like the agent's process source makes. */
+static void
+fill_event(Mamori__Event *ev, Mamori__ProcessEvent *p, uint64_t seq,
+    char *cmd, size_t cmdlen, char **args)
+{
+	mamori__event__init(ev);
+	mamori__process_event__init(p);
+	snprintf(cmd, cmdlen, "/usr/bin/python3 /opt/app/worker.py --job %llu "
+	    "--queue default --verbose --config /etc/app/worker.conf",
+	    (unsigned long long)seq);
+	args[0] = cmd;
+	p->action = MAMORI__PROCESS_EVENT__ACTION__START;
+	p->pid = (uint32_t)(1000 + seq % 30000);
+	p->ppid = 1;
+	p->executable = (char *)(uintptr_t)"/usr/bin/python3.11";
+	p->sha256 = (char *)(uintptr_t)"4c5a3f1e2d9b8a7c6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a";
+	p->command_line = cmd;
+	p->n_args = 1;
+	p->args = args;
+	p->working_directory = (char *)(uintptr_t)"/opt/app";
+	p->uid = 1000;
+	p->user_name = (char *)(uintptr_t)"app";
+	p->parent_executable = (char *)(uintptr_t)"/usr/lib/systemd/systemd";
+	ev->seq = seq;
+	ev->time_ns = (uint64_t)time(NULL) * 1000000000ULL;
+	ev->body_case = MAMORI__EVENT__BODY_PROCESS;
+	ev->process = p;
+}
+
+static int
+send_batch(struct sim_agent *a, unsigned batch, struct mamori_buf *b)
+{
+	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
+	Mamori__EventBatch eb = MAMORI__EVENT_BATCH__INIT;
+	static Mamori__Event evs[BENCH_MAX_BATCH];
+	static Mamori__ProcessEvent ps[BENCH_MAX_BATCH];
+	static Mamori__Event *ptrs[BENCH_MAX_BATCH];
+	static char cmds[BENCH_MAX_BATCH][160];
+	static char *args[BENCH_MAX_BATCH][1];
+	size_t w;
+	unsigned i;
+
+	for (i = 0; i < batch; i++) {
+		fill_event(&evs[i], &ps[i], ++a->seq, cmds[i], sizeof(cmds[i]),
+		    args[i]);
+		ptrs[i] = &evs[i];
+	}
+	eb.n_events = batch;
+	eb.events = ptrs;
+	env.body_case = MAMORI__ENVELOPE__BODY_EVENT_BATCH;
+	env.event_batch = &eb;
+	mamori_buf_reset(b);
+	if (mamori_frame_encode(&env, b) != 0 ||
+	    SSL_write_ex(a->ssl, b->data, b->len, &w) != 1)
+		return 1;
+	return 0;
+}
+
+/* Reads frames until the acknowledgement of a->seq. */
+static int
+read_ack(struct sim_agent *a)
+{
+	Mamori__Envelope *env;
+	uint8_t hdr[4], body[4096];
+	uint32_t len;
+	size_t got;
+	int done = 0;
+
+	while (!done) {
+		if (SSL_read_ex(a->ssl, hdr, 4, &got) != 1 || got != 4 ||
+		    mamori_frame_length(hdr, sizeof(body), &len) != 0 ||
+		    SSL_read_ex(a->ssl, body, len, &got) != 1 || got != len)
+			return 1;
+		if (mamori_envelope_decode(body, len, 65536, &env) != 0)
+			return 1;
+		if (env->body_case == MAMORI__ENVELOPE__BODY_EVENT_ACK &&
+		    env->event_ack->acked_seq == a->seq)
+			done = 1;
+		mamori_envelope_free(env);
+	}
+	return 0;
+}
+
+static int
+ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
+    size_t n, unsigned seconds, unsigned batch)
+{
+	struct mamori_agent_state st;
+	struct mamori_buf b;
+	SSL_CTX *ctx = NULL;
+	uint64_t total = 0;
+	size_t i, ok = 0;
+	double t0, dt, end;
+	int r = 1;
+
+	memset(&st, 0, sizeof(st));
+	st.ca = agents[0].ca;
+	st.cert = agents[0].cert;
+	st.key = agents[0].key;
+	if (mamori_tls_run_ctx(&st, &ctx) != 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (connect_agent(ctx, info->server, &agents[i]) == 0)
+			ok++;
+	if (ok != n) {
+		fprintf(stderr, "ingest: only %zu of %zu agents connected\n",
+		    ok, n);
+		goto out;
+	}
+	mamori_buf_init(&b, MAMORI_FRAME_MAX);
+	t0 = now_s();
+	end = t0 + seconds;
+	/* Rounds: every agent sends a batch, then every agent waits for its
+	 * acknowledgement - events only count once the server stored them. */
+	while (now_s() < end) {
+		for (i = 0; i < n; i++)
+			if (send_batch(&agents[i], batch, &b) != 0)
+				goto io;
+		for (i = 0; i < n; i++)
+			if (read_ack(&agents[i]) != 0)
+				goto io;
+		total += (uint64_t)n * batch;
+	}
+	dt = now_s() - t0;
+	printf("ingest: %llu events from %zu agents in %.1f s = %.0f events "
+	    "per second stored and acknowledged (batches of %u)\n",
+	    (unsigned long long)total, n, dt, (double)total / dt, batch);
+	r = 0;
+	goto done;
+io:
+	fprintf(stderr, "ingest: connection failed\n");
+done:
+	mamori_buf_free(&b);
+out:
+	for (i = 0; i < n; i++) {
+		if (agents[i].ssl != NULL)
+			SSL_free(agents[i].ssl);
+		if (agents[i].fd > 0)
+			close(agents[i].fd);
+	}
+	SSL_CTX_free(ctx);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -237,13 +388,16 @@ main(int argc, char **argv)
 		{"threads", required_argument, NULL, 't'},
 		{"server-pid", required_argument, NULL, 'p'},
 		{"hold", required_argument, NULL, 'H'},
+		{"seconds", required_argument, NULL, 'S'},
+		{"batch", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	struct mamori_enroll_info info;
 	struct sim_agent *agents;
 	struct rlimit rl;
 	const char *cmd, *string = NULL;
-	uint64_t count = 100, threads = 2, pid = 0, hold = 3;
+	uint64_t count = 100, threads = 2, pid = 0, hold = 3, seconds = 60;
+	uint64_t batch = 100;
 	size_t i;
 	int c, r;
 
@@ -274,6 +428,15 @@ main(int argc, char **argv)
 			if (mamori_parse_u64(optarg, 0, 3600, &hold) != 0)
 				return 2;
 			break;
+		case 'S':
+			if (mamori_parse_u64(optarg, 1, 3600, &seconds) != 0)
+				return 2;
+			break;
+		case 'B':
+			if (mamori_parse_u64(optarg, 1, BENCH_MAX_BATCH,
+			    &batch) != 0)
+				return 2;
+			break;
 		default:
 			return 2;
 		}
@@ -293,6 +456,9 @@ main(int argc, char **argv)
 	r = enroll_all(&info, agents, count, (unsigned)threads);
 	if (r == 0 && strcmp(cmd, "idle") == 0)
 		r = idle(&info, agents, count, (long)pid, (unsigned)hold);
+	if (r == 0 && strcmp(cmd, "ingest") == 0)
+		r = ingest(&info, agents, count, (unsigned)seconds,
+		    (unsigned)batch);
 	for (i = 0; i < count; i++) {
 		EVP_PKEY_free(agents[i].key);
 		X509_free(agents[i].cert);

@@ -7,6 +7,7 @@
 #include "source.h"
 
 /* Each source file defines its descriptor. */
+extern const struct mamori_event_source mamori_source_process;
 extern const struct mamori_event_source mamori_source_logins;
 extern const struct mamori_event_source mamori_source_network;
 extern const struct mamori_event_source mamori_source_files;
@@ -25,6 +26,7 @@ static const char *const default_watch[] = {
 };
 
 static const struct mamori_event_source *const sources[] = {
+	&mamori_source_process,
 	&mamori_source_logins,
 	&mamori_source_network,
 	&mamori_source_files,

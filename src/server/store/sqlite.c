@@ -62,16 +62,21 @@
  * up to date. */
 #define SQ_EVENTS_SCHEMA \
     "CREATE TABLE events (" \
-    " id INTEGER PRIMARY KEY AUTOINCREMENT," \
-    " agent_id TEXT NOT NULL REFERENCES agents (id)," \
+    " id INTEGER PRIMARY KEY," \
+    " agent INTEGER NOT NULL," \
     " seq INTEGER NOT NULL," \
     " time INTEGER NOT NULL," \
     " type INTEGER NOT NULL," \
     " payload BLOB NOT NULL," \
-    " UNIQUE (agent_id, seq));" \
-    "CREATE INDEX events_time ON events (time);" \
-    "CREATE INDEX events_agent_time ON events (agent_id, time);"
+    " UNIQUE (agent, seq));" \
+    "CREATE INDEX events_time ON events (time);"
 
+/*
+ * events.agent is the agents row's rowid, not its 32-character id: the
+ * (agent, seq) index that makes each event unique is then small, which is
+ * most of what an insert costs.  Events are only ever appended, so the
+ * rowid-based id grows with arrival order.
+ */
 static const char sq_schema[] =
     "CREATE TABLE meta ("
     " name TEXT PRIMARY KEY NOT NULL,"
@@ -118,7 +123,8 @@ static const char sq_pragmas[] =
     "PRAGMA synchronous = NORMAL;"
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA secure_delete = ON;"
-    "PRAGMA trusted_schema = OFF;";
+    "PRAGMA trusted_schema = OFF;"
+    "PRAGMA cache_size = -65536;";      /* 64 MiB of pages */
 
 enum sq_id {
 	SQ_BEGIN,
@@ -149,6 +155,7 @@ enum sq_id {
 	SQ_EVENT_LIST_ASC,
 	SQ_EVENT_LIST_DESC,
 	SQ_META_SET,
+	SQ_AGENT_ROWID,
 	SQ_COUNT
 };
 
@@ -202,23 +209,31 @@ static const char *const sq_sql[SQ_COUNT] = {
 	[SQ_HISTORY_LIST] = "SELECT id, time, category, kind, detail"
 	    " FROM history WHERE agent_id = ?1 AND time >= ?2"
 	    " ORDER BY time, id LIMIT ?3",
-	[SQ_EVENT_ADD] = "INSERT INTO events (agent_id, seq, time, type,"
+	[SQ_EVENT_ADD] = "INSERT INTO events (agent, seq, time, type,"
 	    " payload) VALUES (?1, ?2, ?3, ?4, ?5)"
-	    " ON CONFLICT (agent_id, seq) DO NOTHING",
-	[SQ_EVENT_LIST_ASC] = "SELECT id, agent_id, seq, time, type, payload"
-	    " FROM events WHERE (?1 IS NULL OR agent_id = ?1)"
-	    " AND (?2 = 0 OR type = ?2) AND time >= ?3 AND time <= ?4"
-	    " AND id > ?5 ORDER BY id LIMIT ?6",
-	[SQ_EVENT_LIST_DESC] = "SELECT id, agent_id, seq, time, type, payload"
-	    " FROM events WHERE (?1 IS NULL OR agent_id = ?1)"
-	    " AND (?2 = 0 OR type = ?2) AND time >= ?3 AND time <= ?4"
-	    " AND id > ?5 ORDER BY id DESC LIMIT ?6",
+	    " ON CONFLICT (agent, seq) DO NOTHING",
+	[SQ_EVENT_LIST_ASC] = "SELECT e.id, a.id, e.seq, e.time, e.type,"
+	    " e.payload FROM events e JOIN agents a ON a.rowid = e.agent"
+	    " WHERE (?1 IS NULL OR e.agent ="
+	    " (SELECT rowid FROM agents WHERE id = ?1))"
+	    " AND (?2 = 0 OR e.type = ?2) AND e.time >= ?3 AND e.time <= ?4"
+	    " AND e.id > ?5 ORDER BY e.id LIMIT ?6",
+	[SQ_EVENT_LIST_DESC] = "SELECT e.id, a.id, e.seq, e.time, e.type,"
+	    " e.payload FROM events e JOIN agents a ON a.rowid = e.agent"
+	    " WHERE (?1 IS NULL OR e.agent ="
+	    " (SELECT rowid FROM agents WHERE id = ?1))"
+	    " AND (?2 = 0 OR e.type = ?2) AND e.time >= ?3 AND e.time <= ?4"
+	    " AND e.id > ?5 ORDER BY e.id DESC LIMIT ?6",
+	[SQ_AGENT_ROWID] = "SELECT rowid FROM agents WHERE id = ?1",
 	[SQ_META_SET] = "UPDATE meta SET value = ?2 WHERE name = ?1",
 };
 
 struct sq_store {
 	struct mamori_store base;     /* first: the interface's handle */
 	sqlite3 *db;
+	/* The agent of the last event stored: batches come per agent. */
+	char last_agent[MAMORI_AGENT_ID_STRLEN];
+	int64_t last_agent_rowid;
 	struct mamori_seal *seal;
 	sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
 };
@@ -1327,6 +1342,35 @@ sq_event_row(const char *agent_id, uint64_t seq, char row[SQ_ROW_LEN])
 	return 0;
 }
 
+/* The agents row of id, cached for the next call; NOT_FOUND when none. */
+static int
+sq_agent_rowid(struct sq_store *s, const char *id, int64_t *rowid)
+{
+	sqlite3_stmt *st = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (s->last_agent_rowid != 0 && strcmp(s->last_agent, id) == 0) {
+		*rowid = s->last_agent_rowid;
+		return 0;
+	}
+	if ((r = sq_stmt(s, SQ_AGENT_ROWID, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, id)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "agent rowid")) < 0)
+		goto out;
+	if (r == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	*rowid = (int64_t)sqlite3_column_int64(st, 0);
+	mamori_strlcpy(s->last_agent, id, sizeof(s->last_agent));
+	s->last_agent_rowid = *rowid;
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
 static int
 sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
     uint64_t time_ns, uint32_t type, const uint8_t *payload, size_t len,
@@ -1336,6 +1380,7 @@ sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
 	struct mamori_buf sealed;
 	sqlite3_stmt *st = NULL;
 	char row[SQ_ROW_LEN];
+	int64_t agent = 0;
 	int r = MAMORI_ERR_INTERNAL;
 
 	*inserted = 0;
@@ -1351,12 +1396,14 @@ sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
 		r = MAMORI_ERR_TOO_LARGE;
 		goto out;
 	}
+	if ((r = sq_agent_rowid(s, agent_id, &agent)) != 0)
+		goto out;
 	if ((r = sq_event_row(agent_id, seq, row)) != 0 ||
 	    (r = mamori_seal_field(s->seal, "events", row, "payload",
 	    payload != NULL ? (const void *)payload : "", len, &sealed)) != 0)
 		goto out;
 	if ((r = sq_stmt(s, SQ_EVENT_ADD, &st)) != 0 ||
-	    (r = sq_bind_text(s, st, 1, agent_id)) != 0 ||
+	    (r = sq_bind_i64(s, st, 1, agent)) != 0 ||
 	    (r = sq_bind_u64(s, st, 2, seq)) != 0 ||
 	    (r = sq_bind_u64(s, st, 3, time_ns)) != 0 ||
 	    (r = sq_bind_i64(s, st, 4, type)) != 0 ||
