@@ -332,6 +332,8 @@ class FleetTest(unittest.TestCase):
                 self.fail("%s is not built" % prog)
         self.tmp = tempfile.mkdtemp(prefix="mamori-it-")
         self.fleets = []
+        # A cleanup, not tearDown: it runs even when a setUp fails half way.
+        self.addCleanup(self.stop_fleets)
 
     def fleet(self, name="fleet", start=True):
         f = Fleet(self.tmp, name)
@@ -340,7 +342,7 @@ class FleetTest(unittest.TestCase):
             f.start()
         return f
 
-    def tearDown(self):
+    def stop_fleets(self):
         problems = []
         for f in self.fleets:
             problems += f.close()
