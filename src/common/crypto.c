@@ -63,6 +63,57 @@ mamori_hmac_sha256(const uint8_t key[MAMORI_KEY_LEN], const void *data,
 }
 
 int
+mamori_sha256_fd(int fd, uint64_t max, uint8_t out[MAMORI_SHA256_LEN])
+{
+	EVP_MD_CTX *md = NULL;
+	uint8_t *chunk = NULL;
+	uint64_t total = 0;
+	unsigned int outlen = 0;
+	ssize_t n;
+	int r = MAMORI_ERR_INTERNAL;
+
+	if ((chunk = malloc(MAMORI_HASH_CHUNK)) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		r = MAMORI_ERR_CRYPTO;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, chunk, MAMORI_HASH_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = MAMORI_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (max > 0 && total > max) {
+			r = MAMORI_ERR_TOO_LARGE;
+			goto out;
+		}
+		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1) {
+			r = MAMORI_ERR_CRYPTO;
+			goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(md, out, &outlen) != 1 ||
+	    outlen != MAMORI_SHA256_LEN) {
+		r = MAMORI_ERR_CRYPTO;
+		goto out;
+	}
+	r = 0;
+out:
+	EVP_MD_CTX_free(md);
+	free(chunk);
+	return r;
+}
+
+int
 mamori_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

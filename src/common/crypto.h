@@ -34,6 +34,12 @@ void mamori_sha256(const void *data, size_t n, uint8_t out[MAMORI_SHA256_LEN]);
 int mamori_hmac_sha256(const uint8_t key[MAMORI_KEY_LEN], const void *data,
     size_t n, uint8_t out[MAMORI_SHA256_LEN]);
 
+/* SHA-256 of what is left to read from fd, in chunks; fails with
+ * MAMORI_ERR_TOO_LARGE past max bytes (0: no limit), for a file that grows
+ * while it is read. */
+#define MAMORI_HASH_CHUNK (64 * 1024)
+int mamori_sha256_fd(int fd, uint64_t max, uint8_t out[MAMORI_SHA256_LEN]);
+
 /* Constant-time comparison; returns 1 when equal. */
 int mamori_equal(const void *a, const void *b, size_t n);
 

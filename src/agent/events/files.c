@@ -29,7 +29,7 @@
  * compared the same way (without while_down).
  *
  * Costs and limits: files up to file_hash_max bytes (default 64 MiB) are
- * hashed synchronously in FIM_HASH_CHUNK reads, so one large file holds the
+ * hashed synchronously in MAMORI_HASH_CHUNK reads, so one large file holds the
  * loop for the time it takes to read it (~0.1 s per 64 MiB from cache), and
  * the walk at start hashes every watched file before start returns.  Past
  * FIM_MAX_WATCH_DIRS directories, MAMORI_FIM_MAX_FILES files, FIM_MAX_DEPTH
@@ -68,7 +68,6 @@
 #define FIM_SAVE_INTERVAL_S 300         /* baseline saved this often */
 #define FIM_READ_BUF 65536              /* one read of the inotify fd */
 #define FIM_READS_PER_WAKE 16
-#define FIM_HASH_CHUNK 65536
 #define FIM_BASELINE_FILE "files.baseline"
 #define FIM_MASK (IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE | \
 	IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | \
@@ -217,57 +216,6 @@ fim_covered(const struct fim_state *st, const char *path)
 
 /* ---- what a file is ------------------------------------------------------ */
 
-static int
-fim_hash_fd(int fd, uint64_t max, uint8_t out[MAMORI_SHA256_LEN])
-{
-	EVP_MD_CTX *md = NULL;
-	uint8_t *chunk = NULL;
-	uint64_t total = 0;
-	unsigned int outlen = 0;
-	ssize_t n;
-	int r = MAMORI_ERR_INTERNAL;
-
-	if ((chunk = malloc(FIM_HASH_CHUNK)) == NULL) {
-		r = MAMORI_ERR_ALLOC;
-		goto out;
-	}
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		r = MAMORI_ERR_CRYPTO;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, chunk, FIM_HASH_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = MAMORI_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (total > max) {
-			r = MAMORI_ERR_TOO_LARGE;   /* grew while read */
-			goto out;
-		}
-		if (EVP_DigestUpdate(md, chunk, (size_t)n) != 1) {
-			r = MAMORI_ERR_CRYPTO;
-			goto out;
-		}
-	}
-	if (EVP_DigestFinal_ex(md, out, &outlen) != 1 ||
-	    outlen != MAMORI_SHA256_LEN) {
-		r = MAMORI_ERR_CRYPTO;
-		goto out;
-	}
-	r = 0;
-out:
-	EVP_MD_CTX_free(md);
-	free(chunk);
-	return r;
-}
-
 static void
 fim_entry_from_stat(const struct stat *sb, struct mamori_fim_entry *e)
 {
@@ -323,7 +271,7 @@ fim_describe(struct fim_state *st, const char *p, enum fim_hash_policy pol,
 	if (fstat(fd, &fsb) != 0 || !S_ISREG(fsb.st_mode) ||
 	    fsb.st_ino != sb.st_ino || fsb.st_dev != sb.st_dev)
 		goto out;
-	if (fim_hash_fd(fd, st->hash_max, e->sha256) == 0)
+	if (mamori_sha256_fd(fd, st->hash_max, e->sha256) == 0)
 		e->has_sha256 = 1;
 out:
 	if (fd >= 0)

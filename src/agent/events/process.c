@@ -109,7 +109,6 @@
 #define PROC_IMAGE_BYTES_MAX (32 * 1024 * 1024) /* its strings, in total */
 #define PROC_CACHE_CMDLINE_MAX 4096           /* a command line it keeps */
 #define PROC_HASH_SLOTS 4096                  /* sha256 cache */
-#define PROC_HASH_READ_CHUNK (64 * 1024)
 #define PROC_USERS_MAX 65536
 #define PROC_PASSWD_MAX (8 * 1024 * 1024)
 #define PROC_PASSWD_RECHECK_MS 5000
@@ -583,46 +582,10 @@ static int
 hash_fd(int fd, char hex[2 * MAMORI_SHA256_LEN + 1])
 {
 	uint8_t md[MAMORI_SHA256_LEN];
-	uint8_t *chunk = NULL;
-	EVP_MD_CTX *md_ctx = NULL;
-	unsigned int md_len = 0;
-	ssize_t n;
-	int r = MAMORI_ERR_INTERNAL;
+	int r;
 
-	if ((chunk = malloc(PROC_HASH_READ_CHUNK)) == NULL) {
-		r = MAMORI_ERR_ALLOC;
-		goto out;
-	}
-	if ((md_ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) != 1) {
-		r = MAMORI_ERR_CRYPTO;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, chunk, PROC_HASH_READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = MAMORI_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(md_ctx, chunk, (size_t)n) != 1) {
-			r = MAMORI_ERR_CRYPTO;
-			goto out;
-		}
-	}
-	if (EVP_DigestFinal_ex(md_ctx, md, &md_len) != 1 ||
-	    md_len != MAMORI_SHA256_LEN) {
-		r = MAMORI_ERR_CRYPTO;
-		goto out;
-	}
-	mamori_hex(md, sizeof(md), hex);
-	r = 0;
-out:
-	EVP_MD_CTX_free(md_ctx);
-	free(chunk);
+	if ((r = mamori_sha256_fd(fd, 0, md)) == 0)
+		mamori_hex(md, sizeof(md), hex);
 	return r;
 }
 
