@@ -54,7 +54,7 @@ struct agent {
 	Mamori__Inventory *pending;   /* sent, not yet acknowledged */
 	/* Events: the spool, and how far the server has them. */
 	struct mamori_spool *spool;
-	struct event *sync_ev, *send_ev, *ack_timeout_ev;
+	struct event *sync_ev, *ack_timeout_ev;
 	uint64_t sent_seq;            /* last seq written to the connection */
 	uint64_t acked_seq;           /* last seq the server acknowledged */
 	unsigned inflight;            /* batches sent, not acknowledged */
@@ -65,6 +65,7 @@ struct agent {
 };
 
 static void agent_connect(struct agent *a);
+static void agent_send_events(struct agent *a);
 
 static void
 agent_schedule_reconnect(struct agent *a)
@@ -284,9 +285,9 @@ agent_emit(void *sink, Mamori__Event *ev)
 		log_error("cannot spool an event: %s", mamori_strerror(r));
 		return r;
 	}
+	/* Sent at the next sync tick: the spool hands out only what is on
+	 * disk, so sending per event would cost one fdatasync per event. */
 	a->dirty = 1;
-	if (a->welcomed)
-		event_active(a->send_ev, EV_TIMEOUT, 0);
 	return 0;
 }
 
@@ -300,10 +301,12 @@ on_sync_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!a->dirty)
 		return;
-	if ((r = mamori_spool_sync(a->spool)) != 0)
+	if ((r = mamori_spool_sync(a->spool)) != 0) {
 		log_error("cannot sync the spool: %s", mamori_strerror(r));
-	else
-		a->dirty = 0;
+		return;
+	}
+	a->dirty = 0;
+	agent_send_events(a);
 }
 
 static size_t
@@ -368,14 +371,6 @@ agent_send_events(struct agent *a)
 		event_add(a->ack_timeout_ev, &tv);
 	}
 	mamori_buf_free(&batch);
-}
-
-static void
-on_send(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	agent_send_events(arg);
 }
 
 /* The server withheld its acknowledgement (its store is slow or full):
@@ -751,10 +746,8 @@ agent_events_init(struct agent *a)
 	a->acked_seq = st.first_seq > 0 ? st.first_seq - 1 : st.next_seq - 1;
 	a->sent_seq = a->acked_seq;
 	a->sync_ev = event_new(a->base, -1, EV_PERSIST, on_sync_timer, a);
-	a->send_ev = event_new(a->base, -1, 0, on_send, a);
 	a->ack_timeout_ev = evtimer_new(a->base, on_ack_timeout, a);
-	if (a->sync_ev == NULL || a->send_ev == NULL ||
-	    a->ack_timeout_ev == NULL)
+	if (a->sync_ev == NULL || a->ack_timeout_ev == NULL)
 		return MAMORI_ERR_ALLOC;
 	event_add(a->sync_ev, &tv);
 	log_info("event spool %s: %llu events waiting, next seq %llu", dir,
@@ -816,8 +809,6 @@ out:
 	}
 	if (a.sync_ev != NULL)
 		event_free(a.sync_ev);
-	if (a.send_ev != NULL)
-		event_free(a.send_ev);
 	if (a.ack_timeout_ev != NULL)
 		event_free(a.ack_timeout_ev);
 	if (a.bev != NULL)
