@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,48 @@ mamori_random(void *out, size_t n)
 		fprintf(stderr, "mamori: the random generator failed\n");
 		abort();
 	}
+}
+
+/*
+ * Nonces come from a pool filled by one RAND_bytes call: OpenSSL checks the
+ * pid on every call (a system call here), which was a twelfth of the
+ * server's time when it sealed each stored event.  A child after fork()
+ * must never reuse the parent's pool - the same nonce under the same key
+ * breaks GCM - so fork empties it.
+ */
+#define NONCE_POOL_BYTES 4096
+
+static uint8_t nonce_pool[NONCE_POOL_BYTES];
+static size_t nonce_pool_left;
+static pthread_mutex_t nonce_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+
+static void
+nonce_pool_forget(void)
+{
+	OPENSSL_cleanse(nonce_pool, sizeof(nonce_pool));
+	nonce_pool_left = 0;
+}
+
+static void
+nonce_pool_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, nonce_pool_forget);
+}
+
+static void
+random_nonce(uint8_t out[MAMORI_AEAD_NONCE_LEN])
+{
+	(void)pthread_once(&nonce_once, nonce_pool_init);
+	pthread_mutex_lock(&nonce_lock);
+	if (nonce_pool_left < MAMORI_AEAD_NONCE_LEN) {
+		mamori_random(nonce_pool, sizeof(nonce_pool));
+		nonce_pool_left = sizeof(nonce_pool);
+	}
+	nonce_pool_left -= MAMORI_AEAD_NONCE_LEN;
+	memcpy(out, nonce_pool + nonce_pool_left, MAMORI_AEAD_NONCE_LEN);
+	OPENSSL_cleanse(nonce_pool + nonce_pool_left, MAMORI_AEAD_NONCE_LEN);
+	pthread_mutex_unlock(&nonce_lock);
 }
 
 uint64_t
@@ -135,7 +178,7 @@ mamori_aead_seal(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
 		return r;
 	r = MAMORI_ERR_CRYPTO;
 	p[0] = MAMORI_AEAD_VERSION;
-	mamori_random(p + 1, MAMORI_AEAD_NONCE_LEN);
+	random_nonce(p + 1);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, p + 1) != 1)
