@@ -3,7 +3,7 @@
 # lint.sh - bans C library calls that invite overflows, unchecked parsing
 # or shell injection from mamori's sources (src/, tests/, bench/: *.c, *.h).
 #
-# Banned: strcpy strcat sprintf vsprintf gets strtok atoi atol atoll sscanf
+# Banned: strcpy strcat sprintf vsprintf gets strtok strndup atoi atol atoll sscanf
 # strncpy system popen (popen is allowed under tests/ only).  A call is the
 # name as a whole word followed by "(", outside comments, string and
 # character literals; snprintf, vsnprintf, mamori_system() and ->system(
@@ -49,6 +49,7 @@ my %why = (
 	atoll    => "use mamori_parse_u64() (atoll cannot report errors)",
 	sscanf   => "use mamori_parse_u64() or a mamori_cursor",
 	strncpy  => "use mamori_strlcpy() (strncpy may not terminate)",
+	strndup  => "use mamori_memdup_str() (strndup reads its input as a C string)",
 	system   => "run programs with posix_spawn()/execve() and no shell",
 	popen    => "run programs with posix_spawn()/execve() and no shell",
 );

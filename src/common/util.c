@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,19 @@ mamori_strlcpy(char *dst, const char *src, size_t dstlen)
 		dst[c] = '\0';
 	}
 	return n;
+}
+
+char *
+mamori_memdup_str(const void *p, size_t n)
+{
+	char *s;
+
+	if (n == SIZE_MAX || (s = malloc(n + 1)) == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
 }
 
 int

@@ -15,6 +15,11 @@
  * so a result >= dstlen means it was truncated. */
 size_t mamori_strlcpy(char *dst, const char *src, size_t dstlen);
 
+/* A NUL-terminated malloc'ed copy of the n bytes at p (which need not be
+ * terminated: unlike strndup, nothing past p + n is read); NULL when out of
+ * memory. */
+char *mamori_memdup_str(const void *p, size_t n);
+
 /* out = a "/" b; MAMORI_ERR_TOO_LARGE when it does not fit. */
 int mamori_path_join(char *out, size_t outlen, const char *a, const char *b);
 

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "err.h"
 #include "inventory.h"
+#include "util.h"
 
 static void
 test_categories_table(void **state)
@@ -202,9 +203,9 @@ make_pkgs(struct pkgs *s, const char *spec)
 		b = strcspn(p + a + 1, "=");
 		c = strcspn(p + a + 1 + b + 1, " ");
 		mamori__package__init(&s->p[n]);
-		assert_non_null(s->p[n].name = strndup(p, a));
-		assert_non_null(s->p[n].arch = strndup(p + a + 1, b));
-		assert_non_null(s->p[n].version = strndup(p + a + 1 + b + 1,
+		assert_non_null(s->p[n].name = mamori_memdup_str(p, a));
+		assert_non_null(s->p[n].arch = mamori_memdup_str(p + a + 1, b));
+		assert_non_null(s->p[n].version = mamori_memdup_str(p + a + 1 + b + 1,
 		    c));
 		s->ptr[n] = &s->p[n];
 		n++;

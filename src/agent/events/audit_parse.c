@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "util.h"
 #include "parse.h"
 
 #define HEADER_PREFIX "audit("
@@ -380,7 +381,7 @@ add_syscall(struct mamori_audit_exec *x, const char *p, size_t left)
 			}
 			if (!mamori_tok_eq(f.val, f.val_len, TTY_NONE)) {
 				free(x->tty);
-				if ((x->tty = strndup(f.val, f.val_len)) ==
+				if ((x->tty = mamori_memdup_str(f.val, f.val_len)) ==
 				    NULL) {
 					r = MAMORI_ERR_ALLOC;
 					goto out;
@@ -692,7 +693,7 @@ add_proctitle(struct mamori_audit_exec *x, const char *p, size_t left)
 			if (b.data[i] == '\0')
 				b.data[i] = ' ';
 		free(x->proctitle);
-		if ((x->proctitle = strndup(b.len > 0 ? (char *)b.data : "",
+		if ((x->proctitle = mamori_memdup_str(b.len > 0 ? (char *)b.data : "",
 		    b.len)) == NULL) {
 			r = MAMORI_ERR_ALLOC;
 			goto out;
@@ -794,7 +795,7 @@ mamori_audit_command_line(const struct mamori_audit_exec *x, char **out)
 	if (x->truncated && (r = mamori_buf_append(&b, TRUNCATED_MARK,
 	    sizeof(TRUNCATED_MARK) - 1)) != 0)
 		goto out;
-	if ((*out = strndup(b.len > 0 ? (char *)b.data : "", b.len)) == NULL) {
+	if ((*out = mamori_memdup_str(b.len > 0 ? (char *)b.data : "", b.len)) == NULL) {
 		r = MAMORI_ERR_ALLOC;
 		goto out;
 	}

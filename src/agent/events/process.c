@@ -360,8 +360,8 @@ image_new(struct proc_state *st, const char *exe, size_t exe_len,
 	if (bytes > PROC_IMAGE_BYTES_MAX - st->image_bytes)
 		goto fail;
 	if ((img = calloc(1, sizeof(*img))) == NULL ||
-	    (img->exe = strndup(exe, exe_len)) == NULL ||
-	    (img->cmdline = strndup(cmd, cmd_len)) == NULL)
+	    (img->exe = mamori_memdup_str(exe, exe_len)) == NULL ||
+	    (img->cmdline = mamori_memdup_str(cmd, cmd_len)) == NULL)
 		goto fail;
 	mamori_audit_text_fix(img->exe, strlen(img->exe));
 	mamori_audit_text_fix(img->cmdline, strlen(img->cmdline));
@@ -496,7 +496,7 @@ users_load(struct proc_state *st, const char *path)
 			goto out;
 		}
 		v = grown;
-		if ((v[n].name = strndup(line, (size_t)(f1 - line))) == NULL) {
+		if ((v[n].name = mamori_memdup_str(line, (size_t)(f1 - line))) == NULL) {
 			r = MAMORI_ERR_ALLOC;
 			goto out;
 		}
