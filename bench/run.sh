@@ -40,6 +40,21 @@ for n in 1000 10000; do
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 done
 
+echo "== event ingest: simulated agents over TLS into the sealed store, 60 s"
+for n in 100 10000; do
+  start_server "ingest$n"
+  tok=$("$bin/src/cli/mamori" --home "$home" token create --uses "$n" | tail -n 1)
+  batch=$(( n >= 10000 ? 20 : 200 ))
+  "$bin/bench/mamori-bench" ingest --string "$tok" --count "$n" --threads 2 \
+    --seconds 60 --batch "$batch" | tail -n 1
+  cpu=$(awk '{print ($14+$15)}' "/proc/$server_pid/stat")
+  echo "   server CPU over the run: $((cpu / $(getconf CLK_TCK))) s"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+done
+
+echo "== event spool write rate"
+"$bin/bench/spool-bench" --dir "$tmp"
+
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent
 tok=$("$bin/src/cli/mamori" --home "$home" token create | tail -n 1)
@@ -58,5 +73,32 @@ python3 - "$cpu0" "$cpu1" "$ticks" "$rss" "$hwm" <<'PY'
 import sys
 c0, c1, hz, rss, hwm = map(int, sys.argv[1:])
 print("agent idle: RSS %d KiB (peak %d KiB), CPU %.3f%% of one core over 60 s"
+      % (rss, hwm, 100.0 * (c1 - c0) / hz / 60))
+PY
+
+echo "== agent under load: every source on, the host starting 100 processes/s for 60 s"
+kill "$apid" 2>/dev/null; wait "$apid" 2>/dev/null || true
+"$bin/src/agent/mamori-agent" run --state "$tmp/agent" >"$tmp/agent2.log" 2>&1 &
+apid=$!
+pids+=($apid)
+sleep 10  # baseline of watched files hashed, sources started
+cpu0=$(awk '{print $14+$15}' "/proc/$apid/stat")
+python3 - <<'PY'
+import subprocess, time
+t0 = time.monotonic()
+n = 0
+while time.monotonic() - t0 < 60:
+    subprocess.run(["/bin/true", "bench-%d" % n])
+    n += 1
+    time.sleep(max(0, t0 + n / 100 - time.monotonic()))
+print("spawned %d processes in %.1f s" % (n, time.monotonic() - t0))
+PY
+cpu1=$(awk '{print $14+$15}' "/proc/$apid/stat")
+rss=$(awk '/VmRSS/{print $2}' "/proc/$apid/status")
+hwm=$(awk '/VmHWM/{print $2}' "/proc/$apid/status")
+python3 - "$cpu0" "$cpu1" "$ticks" "$rss" "$hwm" <<'PY'
+import sys
+c0, c1, hz, rss, hwm = map(int, sys.argv[1:])
+print("agent under load: RSS %d KiB (peak %d KiB), CPU %.2f%% of one core over 60 s"
       % (rss, hwm, 100.0 * (c1 - c0) / hz / 60))
 PY
