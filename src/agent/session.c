@@ -129,8 +129,10 @@ agent_send(struct agent *a, Mamori__Envelope *env)
 /* Item pointers gathered per category while diffing. */
 struct delta_build {
 	Mamori__Inventory *upsert, *remove;
-	ProtobufCMessage **up_items[32], **rm_items[32];
-	size_t up_n[32], rm_n[32], up_cap[32], rm_cap[32];
+	ProtobufCMessage **up_items[MAMORI_INV_CODE_LIMIT];
+	ProtobufCMessage **rm_items[MAMORI_INV_CODE_LIMIT];
+	size_t up_n[MAMORI_INV_CODE_LIMIT], rm_n[MAMORI_INV_CODE_LIMIT];
+	size_t up_cap[MAMORI_INV_CODE_LIMIT], rm_cap[MAMORI_INV_CODE_LIMIT];
 	size_t total;
 };
 
@@ -159,7 +161,7 @@ delta_change(void *arg, const struct mamori_inv_category *cat, int kind,
 	struct delta_build *d = arg;
 	unsigned i = cat->field_id;
 
-	if (i >= 32)
+	if (i >= MAMORI_INV_CODE_LIMIT)
 		return MAMORI_ERR_INTERNAL;
 	d->total++;
 	if (kind == MAMORI_INV_REMOVED)
@@ -214,7 +216,7 @@ agent_send_inventory(struct agent *a, Mamori__Inventory *inv, int full)
 		r = agent_send(a, &env);
 	}
 out:
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < MAMORI_INV_CODE_LIMIT; i++) {
 		free(d.up_items[i]);
 		free(d.rm_items[i]);
 	}
@@ -327,7 +329,7 @@ static void
 agent_send_events(struct agent *a)
 {
 	struct mamori_buf batch;
-	uint8_t head[32];
+	uint8_t head[MAMORI_FRAME_HEADER + 16]; /* header, version, key, length */
 	struct timeval tv = {AGENT_ACK_TIMEOUT, 0};
 	uint64_t last;
 	size_t count, h;

@@ -34,6 +34,9 @@ enum mamori_inv_code {
 	MAMORI_INV_BLOCK_DEVICES = 13,
 };
 
+/* Above every category code: arrays indexed by code use this size. */
+#define MAMORI_INV_CODE_LIMIT 32
+
 enum mamori_inv_change_kind {
 	MAMORI_INV_ADDED = 1,
 	MAMORI_INV_REMOVED = 2,

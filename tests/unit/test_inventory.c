@@ -83,6 +83,7 @@ test_categories_table(void **state)
 
 		/* Lookups agree with the table; no duplicates. */
 		assert_ptr_equal(mamori_inv_category_by_id(c->field_id), c);
+		assert_true(c->field_id < MAMORI_INV_CODE_LIMIT);
 		assert_ptr_equal(mamori_inv_category_by_name(c->name), c);
 		for (j = 0; j < i; j++) {
 			assert_int_not_equal(cats[j].field_id, c->field_id);
