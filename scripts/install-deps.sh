@@ -9,6 +9,9 @@ packages=(
   # libraries (README says why each is there)
   libssl-dev libevent-dev libsqlite3-dev libprotobuf-c-dev
   protobuf-c-compiler libjansson-dev libcmocka-dev
+  # detection: Sigma rules (YAML, regular expressions, multi-pattern
+  # matching), YARA rules
+  libyaml-dev libpcre2-dev libvectorscan-dev libyara-dev
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
   # integration tests: the interpreter, the real tools they compare with
