@@ -277,6 +277,7 @@ send_batch(struct sim_agent *a, unsigned batch, struct mamori_buf *b)
 	size_t w;
 	unsigned i;
 
+	eb.after_seq = a->seq;
 	for (i = 0; i < batch; i++) {
 		fill_event(&evs[i], &ps[i], ++a->seq, cmds[i], sizeof(cmds[i]),
 		    args[i]);

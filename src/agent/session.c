@@ -58,6 +58,9 @@ struct agent {
 	uint64_t sent_seq;            /* last seq written to the connection */
 	uint64_t acked_seq;           /* last seq the server acknowledged */
 	unsigned inflight;            /* batches sent, not acknowledged */
+	/* The last seq of each batch in flight, oldest first: one
+	 * acknowledgement may cover several (the server commits in groups). */
+	uint64_t inflight_last[AGENT_INFLIGHT_BATCHES];
 	int dirty;                    /* appended since the last sync */
 	void *source_state[AGENT_MAX_SOURCES];
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
@@ -330,9 +333,10 @@ agent_send_events(struct agent *a)
 {
 	struct mamori_buf batch;
 	uint8_t head[MAMORI_FRAME_HEADER + 16]; /* header, version, key, length */
+	uint8_t tail[1 + 10];                   /* after_seq */
 	struct timeval tv = {AGENT_ACK_TIMEOUT, 0};
 	uint64_t last;
-	size_t count, h;
+	size_t count, h, t;
 	int r;
 
 	if (!a->welcomed || a->spool == NULL)
@@ -356,20 +360,24 @@ agent_send_events(struct agent *a)
 		head[h++] = MAMORI_WIRE_VERSION;
 		head[h++] = 0xa2;  /* field 20, length-delimited */
 		head[h++] = 0x01;
-		h += put_varint(head + h, batch.len);
-		if (h - 4 + batch.len > MAMORI_FRAME_MAX)
+		/* EventBatch.after_seq (field 2, varint) after the events. */
+		tail[0] = 0x10;
+		t = 1 + put_varint(tail + 1, a->sent_seq);
+		h += put_varint(head + h, batch.len + t);
+		if (h - 4 + batch.len + t > MAMORI_FRAME_MAX)
 			break;
-		head[0] = (uint8_t)((h - 4 + batch.len) >> 24);
-		head[1] = (uint8_t)((h - 4 + batch.len) >> 16);
-		head[2] = (uint8_t)((h - 4 + batch.len) >> 8);
-		head[3] = (uint8_t)(h - 4 + batch.len);
+		head[0] = (uint8_t)((h - 4 + batch.len + t) >> 24);
+		head[1] = (uint8_t)((h - 4 + batch.len + t) >> 16);
+		head[2] = (uint8_t)((h - 4 + batch.len + t) >> 8);
+		head[3] = (uint8_t)(h - 4 + batch.len + t);
 		if (bufferevent_write(a->bev, head, h) != 0 ||
-		    bufferevent_write(a->bev, batch.data, batch.len) != 0) {
+		    bufferevent_write(a->bev, batch.data, batch.len) != 0 ||
+		    bufferevent_write(a->bev, tail, t) != 0) {
 			log_error("cannot queue events for sending");
 			break;
 		}
 		a->sent_seq = last;
-		a->inflight++;
+		a->inflight_last[a->inflight++] = last;
 		event_add(a->ack_timeout_ev, &tv);
 	}
 	mamori_buf_free(&batch);
@@ -397,6 +405,7 @@ static void
 agent_acked(struct agent *a, uint64_t acked)
 {
 	struct timeval tv = {AGENT_ACK_TIMEOUT, 0};
+	unsigned done;
 	int r;
 
 	if (acked <= a->acked_seq || acked > a->sent_seq)
@@ -404,8 +413,12 @@ agent_acked(struct agent *a, uint64_t acked)
 	if ((r = mamori_spool_ack(a->spool, acked)) != 0)
 		log_error("cannot trim the spool: %s", mamori_strerror(r));
 	a->acked_seq = acked;
-	if (a->inflight > 0)
-		a->inflight--;
+	for (done = 0; done < a->inflight && a->inflight_last[done] <= acked;
+	    done++)
+		;
+	memmove(a->inflight_last, a->inflight_last + done,
+	    (a->inflight - done) * sizeof(a->inflight_last[0]));
+	a->inflight -= done;
 	if (a->sent_seq > a->acked_seq)
 		event_add(a->ack_timeout_ev, &tv);
 	else

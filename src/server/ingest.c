@@ -272,15 +272,11 @@ fail:
 }
 
 int
-mamori_ingest_events(struct mamori_store *store, const char *agent_id,
-    const Mamori__EventBatch *batch, uint64_t *acked)
+mamori_ingest_events_check(const Mamori__EventBatch *batch)
 {
-	struct mamori_buf b;
 	uint64_t prev = 0;
-	size_t i, added = 0;
-	int r, inserted;
+	size_t i;
 
-	*acked = 0;
 	if (batch->n_events == 0 || batch->n_events > MAMORI_MAX_EVENT_BATCH)
 		return MAMORI_ERR_BAD_MESSAGE;
 	for (i = 0; i < batch->n_events; i++) {
@@ -293,9 +289,21 @@ mamori_ingest_events(struct mamori_store *store, const char *agent_id,
 			return MAMORI_ERR_BAD_MESSAGE;
 		prev = ev->seq;
 	}
+	if (batch->after_seq >= batch->events[0]->seq)
+		return MAMORI_ERR_BAD_MESSAGE;
+	return 0;
+}
+
+int
+mamori_ingest_events_write(struct mamori_store *store, const char *agent_id,
+    const Mamori__EventBatch *batch, size_t *added)
+{
+	struct mamori_buf b;
+	size_t i;
+	int r = 0, inserted;
+
+	*added = 0;
 	mamori_buf_init(&b, MAMORI_FRAME_MAX);
-	if ((r = mamori_store_begin(store)) != 0)
-		goto out;
 	for (i = 0; i < batch->n_events; i++) {
 		const Mamori__Event *ev = batch->events[i];
 
@@ -303,21 +311,10 @@ mamori_ingest_events(struct mamori_store *store, const char *agent_id,
 		if ((r = mamori_pb_encode(&ev->base, &b)) != 0 ||
 		    (r = mamori_store_event_add(store, agent_id, ev->seq,
 		    ev->time_ns, (uint32_t)ev->body_case, b.data, b.len,
-		    &inserted)) != 0) {
-			mamori_store_rollback(store);
-			goto out;
-		}
-		added += (size_t)inserted;
+		    &inserted)) != 0)
+			break;
+		*added += (size_t)inserted;
 	}
-	if ((r = mamori_store_commit(store)) != 0) {
-		mamori_store_rollback(store);
-		goto out;
-	}
-	*acked = prev;
-	log_debug("agent %s: %zu events stored (%zu already there), acked "
-	    "%llu", agent_id, added, batch->n_events - added,
-	    (unsigned long long)prev);
-out:
 	mamori_buf_free(&b);
 	return r;
 }

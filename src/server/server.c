@@ -212,6 +212,8 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 		r = MAMORI_ERR_ALLOC;
 		goto out;
 	}
+	if ((r = mamori_session_group_init(srv)) != 0)
+		goto out;
 	if ((r = tls_context(srv, server_cert, server_key)) != 0)
 		goto out;
 	if ((r = listen_on(srv)) != 0)
@@ -231,7 +233,9 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 	event_base_dispatch(srv->base);
 	r = 0;
 out:
+	mamori_session_group_commit(srv);
 	mamori_session_close_all(srv);
+	mamori_session_group_free(srv);
 	mamori_admin_stop(srv);
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);

@@ -65,6 +65,11 @@ struct mamori_server {
 	struct session **by_agent;  /* authenticated sessions by agent id */
 	size_t by_agent_cap;        /* buckets, a power of two (0: none) */
 	size_t n_agents_connected;
+	/* Event group commit (session.c): sessions whose events are in the
+	 * store's open group wait for their acknowledgement in group_head. */
+	struct event *group_commit;  /* active: commit at the end of the pass */
+	struct session *group_head;
+	size_t group_events;
 };
 
 /* Session registry (session.c). */
@@ -76,6 +81,12 @@ int mamori_session_drop_agent(struct mamori_server *srv,
 int mamori_session_is_connected(struct mamori_server *srv,
     const char *agent_id);
 void mamori_session_close_all(struct mamori_server *srv);
+/* Event group commit: set up once the event base exists; commit ends the
+ * open group and acknowledges what it stored (safe to call any time). */
+#define MAMORI_GROUP_MAX_EVENTS 20000
+int mamori_session_group_init(struct mamori_server *srv);
+void mamori_session_group_commit(struct mamori_server *srv);
+void mamori_session_group_free(struct mamori_server *srv);
 
 /* Enrollment (enroll.c): checks the token and CSR of an unauthenticated
  * peer and fills resp.  why gets the reason for a refusal, for the log and
@@ -91,13 +102,16 @@ int mamori_ingest_snapshot(struct mamori_store *store, const char *agent_id,
     const Mamori__Inventory *inv, uint64_t now);
 int mamori_ingest_delta(struct mamori_store *store, const char *agent_id,
     const Mamori__InventoryDelta *delta, uint64_t now);
-/* Stores a batch of events (each (agent, seq) once) in one transaction;
- * *acked gets the batch's last seq once all are stored.
- * MAMORI_ERR_BAD_MESSAGE: the batch itself is invalid (close the peer);
- * other errors: storage failed, withhold the acknowledgement. */
+/* Checks a batch of events: 1 to MAMORI_MAX_EVENT_BATCH events, each with
+ * a body, numbered in strictly increasing order.  MAMORI_ERR_BAD_MESSAGE
+ * when it is not (a broken or hostile agent: close the peer). */
 #define MAMORI_MAX_EVENT_BATCH 10000
-int mamori_ingest_events(struct mamori_store *store, const char *agent_id,
-    const Mamori__EventBatch *batch, uint64_t *acked);
+int mamori_ingest_events_check(const Mamori__EventBatch *batch);
+/* Writes a checked batch (each (agent, seq) once) into the store's open
+ * group transaction (mamori_store_group_begin); *added gets how many were
+ * new.  On failure the caller must end the group with a rollback. */
+int mamori_ingest_events_write(struct mamori_store *store,
+    const char *agent_id, const Mamori__EventBatch *batch, size_t *added);
 
 /* Admin socket (admin.c). */
 int mamori_admin_start(struct mamori_server *srv);

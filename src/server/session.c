@@ -47,6 +47,13 @@ struct session {
 	char agent_id[MAMORI_AGENT_ID_STRLEN];
 	char verify_error[128];
 	uint64_t seen_written;
+	/* Events: everything up to acked is stored and acknowledged; up to
+	 * stored is written into the open group.  The agent sends from its
+	 * first unacknowledged event, so the first batch sets both. */
+	int have_base;
+	uint64_t acked, stored;
+	int in_group;
+	struct session *group_prev, *group_next;
 };
 
 static void session_read(struct bufferevent *bev, void *arg);
@@ -149,9 +156,28 @@ table_remove(struct mamori_server *srv, struct session *s)
 }
 
 static void
+group_remove(struct session *s)
+{
+	if (!s->in_group)
+		return;
+	if (s->group_prev != NULL)
+		s->group_prev->group_next = s->group_next;
+	else
+		s->srv->group_head = s->group_next;
+	if (s->group_next != NULL)
+		s->group_next->group_prev = s->group_prev;
+	s->group_prev = s->group_next = NULL;
+	s->in_group = 0;
+}
+
+static void
 session_free(struct session *s)
 {
 	struct mamori_server *srv = s->srv;
+
+	/* First: the store calls below may commit the group, which must not
+	 * acknowledge to a session being freed. */
+	group_remove(s);
 
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -579,27 +605,150 @@ send_inventory_ack(struct session *s, uint64_t collected_at)
  * full disk), the acknowledgement is withheld and the session stays open:
  * the agent keeps its spool and sends again, which is the backpressure.
  */
-static int
-handle_events(struct session *s, const Mamori__EventBatch *batch)
+static void
+send_event_ack(struct session *s)
 {
 	Mamori__Envelope env = MAMORI__ENVELOPE__INIT;
 	Mamori__EventAck ack = MAMORI__EVENT_ACK__INIT;
-	uint64_t acked;
+
+	ack.acked_seq = s->acked;
+	env.body_case = MAMORI__ENVELOPE__BODY_EVENT_ACK;
+	env.event_ack = &ack;
+	(void)session_send(s, &env);
+}
+
+/* Ends the open group: on success every waiting session is acknowledged up
+ * to what it stored; on failure nothing of the group is stored, so no one
+ * is acknowledged and each agent sends again from its last acknowledgement. */
+static void
+group_end(struct mamori_server *srv, int commit)
+{
+	struct session *s, *next;
+	size_t n = srv->group_events;
 	int r;
 
-	r = mamori_ingest_events(s->srv->store, s->agent_id, batch, &acked);
-	if (r == MAMORI_ERR_BAD_MESSAGE)
+	if (!mamori_store_group_is_open(srv->store))
+		return;
+	r = mamori_store_group_end(srv->store, commit);
+	if (r != 0 && commit)
+		log_warn("cannot store %zu events (%s); not acknowledging, the "
+		    "agents keep them and send them again", n,
+		    mamori_strerror(r));
+	for (s = srv->group_head; s != NULL; s = next) {
+		next = s->group_next;
+		s->group_prev = s->group_next = NULL;
+		s->in_group = 0;
+		if (r == 0) {
+			s->acked = s->stored;
+			send_event_ack(s);
+		} else {
+			s->stored = s->acked;
+		}
+	}
+	srv->group_head = NULL;
+	srv->group_events = 0;
+}
+
+void
+mamori_session_group_commit(struct mamori_server *srv)
+{
+	group_end(srv, 1);
+}
+
+static void
+group_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	group_end(arg, 1);
+}
+
+static void
+group_flush_hook(void *arg)
+{
+	group_end(arg, 1);
+}
+
+int
+mamori_session_group_init(struct mamori_server *srv)
+{
+	srv->group_commit = event_new(srv->base, -1, 0, group_commit_cb, srv);
+	if (srv->group_commit == NULL)
+		return MAMORI_ERR_ALLOC;
+	mamori_store_set_flush_hook(srv->store, group_flush_hook, srv);
+	return 0;
+}
+
+void
+mamori_session_group_free(struct mamori_server *srv)
+{
+	group_end(srv, 1);
+	mamori_store_set_flush_hook(srv->store, NULL, NULL);
+	if (srv->group_commit != NULL)
+		event_free(srv->group_commit);
+	srv->group_commit = NULL;
+}
+
+/*
+ * Event batches are written into the store's open group, and acknowledged
+ * when the group commits at the end of this pass of the event loop (or
+ * sooner, when it grows past MAMORI_GROUP_MAX_EVENTS or another store call
+ * needs the store).  Acknowledgements are cumulative, so a batch is taken
+ * only when it continues what this connection stored (its after_seq): after
+ * a failure the later batches in flight are ignored until the agent sends
+ * again from its last acknowledgement, and no acknowledgement ever covers
+ * events that were not stored.
+ */
+static int
+handle_events(struct session *s, const Mamori__EventBatch *batch)
+{
+	struct mamori_server *srv = s->srv;
+	uint64_t last;
+	size_t added;
+	int r;
+
+	if ((r = mamori_ingest_events_check(batch)) != 0)
 		return r;
-	if (r != 0) {
+	last = batch->events[batch->n_events - 1]->seq;
+	if (!s->have_base) {
+		s->acked = s->stored = batch->after_seq;
+		s->have_base = 1;
+	}
+	if (batch->after_seq > s->stored) {
+		/* It follows events this connection did not store: wait for
+		 * the agent to send again from its acknowledgement. */
+		log_debug("%s (agent %s): events after %llu wait for those "
+		    "after %llu", s->peer, s->agent_id,
+		    (unsigned long long)batch->after_seq,
+		    (unsigned long long)s->stored);
+		return 0;
+	}
+	if ((r = mamori_store_group_begin(srv->store)) != 0 ||
+	    (r = mamori_ingest_events_write(srv->store, s->agent_id, batch,
+	    &added)) != 0) {
 		log_warn("%s (agent %s): cannot store %zu events (%s); not "
 		    "acknowledging, the agent keeps them", s->peer,
 		    s->agent_id, batch->n_events, mamori_strerror(r));
+		group_end(srv, 0);
+		s->stored = s->acked;
 		return 0;
 	}
-	ack.acked_seq = acked;
-	env.body_case = MAMORI__ENVELOPE__BODY_EVENT_ACK;
-	env.event_ack = &ack;
-	return session_send(s, &env);
+	if (last > s->stored)
+		s->stored = last;
+	if (!s->in_group) {
+		s->in_group = 1;
+		s->group_prev = NULL;
+		s->group_next = srv->group_head;
+		if (srv->group_head != NULL)
+			srv->group_head->group_prev = s;
+		srv->group_head = s;
+	}
+	srv->group_events += batch->n_events;
+	if (srv->group_events >= MAMORI_GROUP_MAX_EVENTS)
+		group_end(srv, 1);
+	else
+		event_active(srv->group_commit, EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* Returns 1 when the session is still open. */

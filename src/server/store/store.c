@@ -2,30 +2,87 @@
  * store.c - dispatch from the store interface to its backend.  Nothing here
  * touches data: it only routes calls and lets a NULL store close quietly.
  */
+#include "err.h"
 #include "store_impl.h"
+
+/* Ends an open event group before any other call touches the store. */
+static void
+store_enter(struct mamori_store *s)
+{
+	if (s->group_open && s->flush != NULL)
+		s->flush(s->flush_ctx);
+	if (s->group_open)  /* no hook, or it did not end the group */
+		(void)mamori_store_group_end(s, 1);
+}
+
+void
+mamori_store_set_flush_hook(struct mamori_store *s, mamori_store_flush_fn fn,
+    void *ctx)
+{
+	s->flush = fn;
+	s->flush_ctx = ctx;
+}
+
+int
+mamori_store_group_begin(struct mamori_store *s)
+{
+	int r;
+
+	if (s->group_open)
+		return 0;
+	if ((r = s->ops->begin(s)) != 0)
+		return r;
+	s->group_open = 1;
+	return 0;
+}
+
+int
+mamori_store_group_end(struct mamori_store *s, int commit)
+{
+	int r = MAMORI_ERR_STORE;
+
+	if (!s->group_open)
+		return commit ? 0 : MAMORI_ERR_STORE;
+	s->group_open = 0;
+	if (commit && (r = s->ops->commit(s)) == 0)
+		return 0;
+	(void)s->ops->rollback(s);
+	return r;
+}
+
+int
+mamori_store_group_is_open(const struct mamori_store *s)
+{
+	return s->group_open;
+}
 
 void
 mamori_store_close(struct mamori_store *s)
 {
-	if (s != NULL)
-		s->ops->close(s);
+	if (s == NULL)
+		return;
+	store_enter(s);
+	s->ops->close(s);
 }
 
 int
 mamori_store_begin(struct mamori_store *s)
 {
+	store_enter(s);
 	return s->ops->begin(s);
 }
 
 int
 mamori_store_commit(struct mamori_store *s)
 {
+	store_enter(s);
 	return s->ops->commit(s);
 }
 
 int
 mamori_store_rollback(struct mamori_store *s)
 {
+	store_enter(s);
 	return s->ops->rollback(s);
 }
 
@@ -34,6 +91,7 @@ mamori_store_token_add(struct mamori_store *s,
     const struct mamori_token_rec *t,
     const uint8_t secret_hash[MAMORI_SHA256_LEN])
 {
+	store_enter(s);
 	return s->ops->token_add(s, t, secret_hash);
 }
 
@@ -41,6 +99,7 @@ int
 mamori_store_token_list(struct mamori_store *s, struct mamori_token_rec **out,
     size_t *n)
 {
+	store_enter(s);
 	return s->ops->token_list(s, out, n);
 }
 
@@ -48,6 +107,7 @@ int
 mamori_store_token_revoke(struct mamori_store *s,
     const uint8_t id[MAMORI_TOKEN_ID_LEN], uint64_t now)
 {
+	store_enter(s);
 	return s->ops->token_revoke(s, id, now);
 }
 
@@ -56,6 +116,7 @@ mamori_store_token_consume(struct mamori_store *s,
     const uint8_t id[MAMORI_TOKEN_ID_LEN],
     const uint8_t secret_hash[MAMORI_SHA256_LEN], uint64_t now)
 {
+	store_enter(s);
 	return s->ops->token_consume(s, id, secret_hash, now);
 }
 
@@ -63,6 +124,7 @@ int
 mamori_store_agent_add(struct mamori_store *s,
     const struct mamori_agent_rec *a)
 {
+	store_enter(s);
 	return s->ops->agent_add(s, a);
 }
 
@@ -70,6 +132,7 @@ int
 mamori_store_agent_get(struct mamori_store *s, const char *id,
     struct mamori_agent_rec *out)
 {
+	store_enter(s);
 	return s->ops->agent_get(s, id, out);
 }
 
@@ -77,6 +140,7 @@ int
 mamori_store_agent_list(struct mamori_store *s, struct mamori_agent_rec **out,
     size_t *n)
 {
+	store_enter(s);
 	return s->ops->agent_list(s, out, n);
 }
 
@@ -84,6 +148,7 @@ int
 mamori_store_agent_seen(struct mamori_store *s, const char *id, uint64_t now,
     const char *address)
 {
+	store_enter(s);
 	return s->ops->agent_seen(s, id, now, address);
 }
 
@@ -91,12 +156,14 @@ int
 mamori_store_agent_set_info(struct mamori_store *s, const char *id,
     const char *hostname, const char *os)
 {
+	store_enter(s);
 	return s->ops->agent_set_info(s, id, hostname, os);
 }
 
 int
 mamori_store_agent_revoke(struct mamori_store *s, const char *id, uint64_t now)
 {
+	store_enter(s);
 	return s->ops->agent_revoke(s, id, now);
 }
 
@@ -104,6 +171,7 @@ int
 mamori_store_inventory_get(struct mamori_store *s, const char *agent_id,
     uint32_t category, struct mamori_buf *out)
 {
+	store_enter(s);
 	return s->ops->inventory_get(s, agent_id, category, out);
 }
 
@@ -111,6 +179,7 @@ int
 mamori_store_inventory_put(struct mamori_store *s, const char *agent_id,
     uint32_t category, const uint8_t *value, size_t len, uint64_t now)
 {
+	store_enter(s);
 	return s->ops->inventory_put(s, agent_id, category, value, len, now);
 }
 
@@ -118,6 +187,7 @@ int
 mamori_store_inventory_time(struct mamori_store *s, const char *agent_id,
     uint64_t *time)
 {
+	store_enter(s);
 	return s->ops->inventory_time(s, agent_id, time);
 }
 
@@ -126,6 +196,7 @@ mamori_store_history_add(struct mamori_store *s, const char *agent_id,
     uint64_t time, uint32_t category, uint32_t kind, const uint8_t *detail,
     size_t len)
 {
+	store_enter(s);
 	return s->ops->history_add(s, agent_id, time, category, kind, detail,
 	    len);
 }
@@ -134,6 +205,7 @@ int
 mamori_store_history_list(struct mamori_store *s, const char *agent_id,
     uint64_t since, size_t limit, mamori_history_fn fn, void *ctx)
 {
+	store_enter(s);
 	return s->ops->history_list(s, agent_id, since, limit, fn, ctx);
 }
 
@@ -150,5 +222,6 @@ int
 mamori_store_event_list(struct mamori_store *s,
     const struct mamori_event_query *q, mamori_event_fn fn, void *ctx)
 {
+	store_enter(s);
 	return s->ops->event_list(s, q, fn, ctx);
 }

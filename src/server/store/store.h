@@ -87,6 +87,25 @@ int mamori_store_begin(struct mamori_store *s);
 int mamori_store_commit(struct mamori_store *s);
 int mamori_store_rollback(struct mamori_store *s);
 
+/*
+ * Group commit.  Event batches from many agents go into one open
+ * transaction, committed once per pass of the server's event loop (one
+ * commit instead of one per batch is most of the ingest rate).  While a
+ * group is open, every other store call first calls the flush hook, which
+ * must end the group (mamori_store_group_end), so no other write ever joins
+ * a group and a group that fails cannot take an unrelated write with it.
+ * Only mamori_store_event_add may run inside a group.
+ */
+typedef void (*mamori_store_flush_fn)(void *ctx);
+void mamori_store_set_flush_hook(struct mamori_store *s,
+    mamori_store_flush_fn fn, void *ctx);
+/* Opens the group's transaction unless it is open already. */
+int mamori_store_group_begin(struct mamori_store *s);
+/* Commits (commit != 0) or rolls back the group; 0 when it was committed.
+ * After a failed commit the group is rolled back: nothing of it is stored. */
+int mamori_store_group_end(struct mamori_store *s, int commit);
+int mamori_store_group_is_open(const struct mamori_store *s);
+
 /* Tokens.  The secret itself is never stored: only its SHA-256. */
 int mamori_store_token_add(struct mamori_store *s,
     const struct mamori_token_rec *t,

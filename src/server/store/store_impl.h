@@ -56,6 +56,10 @@ struct mamori_store_ops {
 /* Every backend's handle starts with this. */
 struct mamori_store {
 	const struct mamori_store_ops *ops;
+	/* Group commit (store.c): set while a group transaction is open. */
+	int group_open;
+	mamori_store_flush_fn flush;
+	void *flush_ctx;
 };
 
 #endif
