@@ -294,9 +294,9 @@ send_batch(struct sim_agent *a, unsigned batch, struct mamori_buf *b)
 	return 0;
 }
 
-/* Reads frames until the acknowledgement of a->seq. */
+/* Reads frames until the acknowledgement of seq (or a later one). */
 static int
-read_ack(struct sim_agent *a)
+read_ack(struct sim_agent *a, uint64_t seq)
 {
 	Mamori__Envelope *env;
 	uint8_t hdr[4], body[4096];
@@ -312,7 +312,7 @@ read_ack(struct sim_agent *a)
 		if (mamori_envelope_decode(body, len, 65536, &env) != 0)
 			return 1;
 		if (env->body_case == MAMORI__ENVELOPE__BODY_EVENT_ACK &&
-		    env->event_ack->acked_seq == a->seq)
+		    env->event_ack->acked_seq >= seq)
 			done = 1;
 		mamori_envelope_free(env);
 	}
@@ -348,17 +348,27 @@ ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
 	mamori_buf_init(&b, MAMORI_FRAME_MAX);
 	t0 = now_s();
 	end = t0 + seconds;
-	/* Rounds: every agent sends a batch, then every agent waits for its
-	 * acknowledgement - events only count once the server stored them. */
+	/* Rounds: every agent sends a batch, then waits for the
+	 * acknowledgement of its batch before - like the agent, which keeps
+	 * a few batches in flight, so sender and server work at once.
+	 * Events only count once the server stored them. */
+	for (i = 0; i < n; i++)
+		if (send_batch(&agents[i], batch, &b) != 0)
+			goto io;
 	while (now_s() < end) {
-		for (i = 0; i < n; i++)
-			if (send_batch(&agents[i], batch, &b) != 0)
+		for (i = 0; i < n; i++) {
+			uint64_t prev = agents[i].seq;
+
+			if (send_batch(&agents[i], batch, &b) != 0 ||
+			    read_ack(&agents[i], prev) != 0)
 				goto io;
-		for (i = 0; i < n; i++)
-			if (read_ack(&agents[i]) != 0)
-				goto io;
+		}
 		total += (uint64_t)n * batch;
 	}
+	for (i = 0; i < n; i++)
+		if (read_ack(&agents[i], agents[i].seq) != 0)
+			goto io;
+	total += (uint64_t)n * batch;
 	dt = now_s() - t0;
 	printf("ingest: %llu events from %zu agents in %.1f s = %.0f events "
 	    "per second stored and acknowledged (batches of %u)\n",

@@ -162,11 +162,16 @@ mamori_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-int
-mamori_aead_seal(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
-    size_t aad_len, const void *pt, size_t pt_len, struct mamori_buf *out)
+/*
+ * The AEAD core works on a context whose cipher and key are set; it only
+ * sets the nonce.  The one-shot functions key a fresh context per call;
+ * struct mamori_aead_key keys two contexts once, which saves the key
+ * schedule and the cipher lookup on every value the store seals.
+ */
+static int
+aead_seal_ctx(EVP_CIPHER_CTX *ctx, const void *aad, size_t aad_len,
+    const void *pt, size_t pt_len, struct mamori_buf *out)
 {
-	EVP_CIPHER_CTX *ctx = NULL;
 	size_t start = out->len;
 	uint8_t *p;
 	int len, r = MAMORI_ERR_CRYPTO;
@@ -179,9 +184,7 @@ mamori_aead_seal(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
 	r = MAMORI_ERR_CRYPTO;
 	p[0] = MAMORI_AEAD_VERSION;
 	random_nonce(p + 1);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		goto out;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, p + 1) != 1)
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, p + 1) != 1)
 		goto out;
 	if (aad_len > 0 &&
 	    EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) != 1)
@@ -197,7 +200,6 @@ mamori_aead_seal(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
 		goto out;
 	r = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
 	if (r != 0) {
 		out->len = start;
 		out->data[start] = '\0';
@@ -205,13 +207,11 @@ out:
 	return r;
 }
 
-int
-mamori_aead_open(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
-    size_t aad_len, const void *sealed, size_t sealed_len,
-    struct mamori_buf *out)
+static int
+aead_open_ctx(EVP_CIPHER_CTX *ctx, const void *aad, size_t aad_len,
+    const void *sealed, size_t sealed_len, struct mamori_buf *out)
 {
 	const uint8_t *s = sealed;
-	EVP_CIPHER_CTX *ctx = NULL;
 	size_t start = out->len, ct_len;
 	uint8_t *p, tag[MAMORI_AEAD_TAG_LEN];
 	int len, r;
@@ -227,9 +227,7 @@ mamori_aead_open(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
 		return r;
 	r = MAMORI_ERR_AUTH;
 	memcpy(tag, s + sealed_len - MAMORI_AEAD_TAG_LEN, sizeof(tag));
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, s + 1) != 1)
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, s + 1) != 1)
 		goto out;
 	if (aad_len > 0 &&
 	    EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) != 1)
@@ -244,13 +242,110 @@ mamori_aead_open(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
 		goto out;
 	r = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
 	if (r != 0) {
 		OPENSSL_cleanse(p, ct_len);
 		out->len = start;
 		out->data[start] = '\0';
 	}
 	return r;
+}
+
+/* A context keyed for sealing (enc != 0) or opening under key. */
+static EVP_CIPHER_CTX *
+aead_ctx_new(const uint8_t key[MAMORI_KEY_LEN], int enc)
+{
+	EVP_CIPHER_CTX *ctx;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return NULL;
+	if ((enc ? EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    NULL) : EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    NULL)) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+mamori_aead_seal(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
+    size_t aad_len, const void *pt, size_t pt_len, struct mamori_buf *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int r;
+
+	if ((ctx = aead_ctx_new(key, 1)) == NULL)
+		return MAMORI_ERR_CRYPTO;
+	r = aead_seal_ctx(ctx, aad, aad_len, pt, pt_len, out);
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+int
+mamori_aead_open(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
+    size_t aad_len, const void *sealed, size_t sealed_len,
+    struct mamori_buf *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int r;
+
+	/* Format errors first, as before keying anything. */
+	if (sealed_len < MAMORI_AEAD_OVERHEAD)
+		return MAMORI_ERR_TRUNCATED;
+	if (((const uint8_t *)sealed)[0] != MAMORI_AEAD_VERSION)
+		return MAMORI_ERR_BAD_VERSION;
+	if ((ctx = aead_ctx_new(key, 0)) == NULL)
+		return MAMORI_ERR_AUTH;
+	r = aead_open_ctx(ctx, aad, aad_len, sealed, sealed_len, out);
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+struct mamori_aead_key {
+	EVP_CIPHER_CTX *enc, *dec;
+};
+
+int
+mamori_aead_key_new(const uint8_t key[MAMORI_KEY_LEN],
+    struct mamori_aead_key **out)
+{
+	struct mamori_aead_key *k;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return MAMORI_ERR_ALLOC;
+	if ((k->enc = aead_ctx_new(key, 1)) == NULL ||
+	    (k->dec = aead_ctx_new(key, 0)) == NULL) {
+		mamori_aead_key_free(k);
+		return MAMORI_ERR_CRYPTO;
+	}
+	*out = k;
+	return 0;
+}
+
+void
+mamori_aead_key_free(struct mamori_aead_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_CIPHER_CTX_free(k->enc);  /* wipes the key schedule */
+	EVP_CIPHER_CTX_free(k->dec);
+	free(k);
+}
+
+int
+mamori_aead_key_seal(struct mamori_aead_key *k, const void *aad,
+    size_t aad_len, const void *pt, size_t pt_len, struct mamori_buf *out)
+{
+	return aead_seal_ctx(k->enc, aad, aad_len, pt, pt_len, out);
+}
+
+int
+mamori_aead_key_open(struct mamori_aead_key *k, const void *aad,
+    size_t aad_len, const void *sealed, size_t sealed_len,
+    struct mamori_buf *out)
+{
+	return aead_open_ctx(k->dec, aad, aad_len, sealed, sealed_len, out);
 }
 
 void

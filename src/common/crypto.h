@@ -56,6 +56,19 @@ int mamori_aead_open(const uint8_t key[MAMORI_KEY_LEN], const void *aad,
     size_t aad_len, const void *sealed, size_t sealed_len,
     struct mamori_buf *out);
 
+/* The same, with the key made ready once for many values (the store's data
+ * key).  One mamori_aead_key must not be used by two threads at once;
+ * free wipes it. */
+struct mamori_aead_key;
+int mamori_aead_key_new(const uint8_t key[MAMORI_KEY_LEN],
+    struct mamori_aead_key **out);
+void mamori_aead_key_free(struct mamori_aead_key *k);
+int mamori_aead_key_seal(struct mamori_aead_key *k, const void *aad,
+    size_t aad_len, const void *pt, size_t pt_len, struct mamori_buf *out);
+int mamori_aead_key_open(struct mamori_aead_key *k, const void *aad,
+    size_t aad_len, const void *sealed, size_t sealed_len,
+    struct mamori_buf *out);
+
 /* Lowercase hex of n bytes into out, which must hold 2n + 1 bytes. */
 void mamori_hex(const void *data, size_t n, char *out);
 

@@ -232,6 +232,130 @@ mamori_envelope_free(Mamori__Envelope *e)
 		mamori_pb_free(&e->base);
 }
 
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size;   /* bytes of data */
+	size_t off;    /* bytes used */
+	max_align_t data[];
+};
+
+struct mamori_arena {
+	struct arena_chunk *chunks;  /* newest first; the last one is kept */
+	size_t used, max;            /* this decode's budget */
+	int exhausted;
+};
+
+#define ARENA_ALIGN (sizeof(max_align_t))
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	struct mamori_arena *a = ctx;
+	struct arena_chunk *c = a->chunks;
+	size_t need, csize;
+	void *p;
+
+	if (size > a->max || (need = (size + ARENA_ALIGN - 1) &
+	    ~(ARENA_ALIGN - 1)) > a->max - a->used) {
+		a->exhausted = 1;
+		return NULL;
+	}
+	if (c == NULL || c->size - c->off < need) {
+		csize = need > MAMORI_ARENA_CHUNK ? need : MAMORI_ARENA_CHUNK;
+		if ((c = malloc(sizeof(*c) + csize)) == NULL)
+			return NULL;
+		c->size = csize;
+		c->off = 0;
+		c->next = a->chunks;
+		a->chunks = c;
+	}
+	p = (uint8_t *)c->data + c->off;
+	c->off += need;
+	a->used += need;
+	return p;
+}
+
+static void
+arena_free_block(void *ctx, void *p)
+{
+	/* Freed all at once by mamori_arena_reset(). */
+	(void)ctx;
+	(void)p;
+}
+
+int
+mamori_arena_new(struct mamori_arena **out)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return MAMORI_ERR_ALLOC;
+	return 0;
+}
+
+void
+mamori_arena_reset(struct mamori_arena *a)
+{
+	struct arena_chunk *c, *next;
+
+	if (a == NULL)
+		return;
+	for (c = a->chunks; c != NULL && c->next != NULL; c = next) {
+		next = c->next;
+		free(c);
+		a->chunks = next;
+	}
+	if (a->chunks != NULL)
+		a->chunks->off = 0;
+	a->used = 0;
+	a->exhausted = 0;
+}
+
+void
+mamori_arena_free(struct mamori_arena *a)
+{
+	if (a == NULL)
+		return;
+	mamori_arena_reset(a);
+	free(a->chunks);
+	free(a);
+}
+
+int
+mamori_envelope_decode_arena(struct mamori_arena *a, const uint8_t *data,
+    size_t len, size_t budget, Mamori__Envelope **out)
+{
+	ProtobufCAllocator alloc = {
+		.alloc = arena_alloc,
+		.free = arena_free_block,
+		.allocator_data = a,
+	};
+	Mamori__Envelope *e;
+	int r;
+
+	*out = NULL;
+	mamori_arena_reset(a);
+	a->max = budget;
+	if (len > budget)
+		return MAMORI_ERR_TOO_LARGE;
+	e = (Mamori__Envelope *)protobuf_c_message_unpack(
+	    &mamori__envelope__descriptor, &alloc, len, data);
+	if (e == NULL)
+		r = a->exhausted ? MAMORI_ERR_TOO_LARGE : MAMORI_ERR_BAD_MESSAGE;
+	else if (pb_strict(&e->base, 0) != 0)
+		r = MAMORI_ERR_BAD_MESSAGE;
+	else if (e->version != MAMORI_WIRE_VERSION)
+		r = MAMORI_ERR_BAD_VERSION;
+	else if (e->body_case == MAMORI__ENVELOPE__BODY__NOT_SET)
+		r = MAMORI_ERR_BAD_MESSAGE;
+	else
+		r = 0;
+	if (r != 0) {
+		mamori_arena_reset(a);
+		return r;
+	}
+	*out = e;
+	return 0;
+}
+
 const char *
 mamori_envelope_kind(const Mamori__Envelope *e)
 {

@@ -47,6 +47,22 @@ int mamori_envelope_decode(const uint8_t *data, size_t len, size_t budget,
 
 void mamori_envelope_free(Mamori__Envelope *e);
 
+/*
+ * A decode arena: one reusable region that frames are decoded into, so a
+ * batch of events costs no malloc per field.  A message decoded into it
+ * lives until mamori_arena_reset(); never pass it to mamori_envelope_free().
+ * Memory a decode may use is still bounded by its budget.  One arena serves
+ * one decode at a time.
+ */
+#define MAMORI_ARENA_CHUNK (256 * 1024)
+struct mamori_arena;
+int mamori_arena_new(struct mamori_arena **out);
+/* Forgets every message decoded into a; keeps its first chunk for reuse. */
+void mamori_arena_reset(struct mamori_arena *a);
+void mamori_arena_free(struct mamori_arena *a);
+int mamori_envelope_decode_arena(struct mamori_arena *a, const uint8_t *data,
+    size_t len, size_t budget, Mamori__Envelope **out);
+
 /* Decodes a protobuf message of the given type with the same strictness and
  * a budget; used for sealed values read back from the store.  Free with
  * mamori_pb_free(). */

@@ -70,6 +70,8 @@ struct mamori_server {
 	struct event *group_commit;  /* active: commit at the end of the pass */
 	struct session *group_head;
 	size_t group_events;
+	/* Authenticated frames are decoded here, one at a time (session.c). */
+	struct mamori_arena *arena;
 };
 
 /* Session registry (session.c). */

@@ -673,7 +673,7 @@ int
 mamori_session_group_init(struct mamori_server *srv)
 {
 	srv->group_commit = event_new(srv->base, -1, 0, group_commit_cb, srv);
-	if (srv->group_commit == NULL)
+	if (srv->group_commit == NULL || mamori_arena_new(&srv->arena) != 0)
 		return MAMORI_ERR_ALLOC;
 	mamori_store_set_flush_hook(srv->store, group_flush_hook, srv);
 	return 0;
@@ -687,6 +687,8 @@ mamori_session_group_free(struct mamori_server *srv)
 	if (srv->group_commit != NULL)
 		event_free(srv->group_commit);
 	srv->group_commit = NULL;
+	mamori_arena_free(srv->arena);
+	srv->arena = NULL;
 }
 
 /*
@@ -832,6 +834,7 @@ session_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct mamori_server *srv;
 	Mamori__Envelope *env;
 	uint8_t hdr[MAMORI_FRAME_HEADER], *p;
 	uint32_t len;
@@ -872,7 +875,11 @@ session_read(struct bufferevent *bev, void *arg)
 			session_close(s, "out of memory");
 			return;
 		}
-		r = mamori_envelope_decode(p + MAMORI_FRAME_HEADER, len,
+		/* Before authentication, the plain allocator: enrollment
+		 * frames carry a secret, and its blocks are wiped on free. */
+		r = authed ? mamori_envelope_decode_arena(s->srv->arena,
+		    p + MAMORI_FRAME_HEADER, len, budget, &env) :
+		    mamori_envelope_decode(p + MAMORI_FRAME_HEADER, len,
 		    budget, &env);
 		/* Enrollment frames carry a token secret: no copy stays in
 		 * freed buffer memory. */
@@ -885,8 +892,12 @@ session_read(struct bufferevent *bev, void *arg)
 			session_close(s, why);
 			return;
 		}
+		srv = s->srv;  /* s may be gone after dispatch */
 		r = session_dispatch(s, env);
-		mamori_envelope_free(env);
+		if (authed)
+			mamori_arena_reset(srv->arena);
+		else
+			mamori_envelope_free(env);
 		if (!r)
 			return;
 	}

@@ -6,7 +6,9 @@
  * with both sets of limits (before and after authentication).  A message
  * that decodes must re-encode, the re-encoding must decode again to the
  * same bytes (the encoding is a fixed point), and the message must turn
- * into JSON (mamori_pb_to_json) - agent strings included.  Any violation
+ * into JSON (mamori_pb_to_json) - agent strings included.  The arena
+ * decoder the server uses after authentication must agree with the plain
+ * one: same verdict, same message.  Any violation
  * aborts, so libFuzzer reports it.  This target must stay deterministic and
  * must not leak: every input is independent.
  */
@@ -122,10 +124,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{MAMORI_FRAME_MAX_PREAUTH, MAMORI_DECODE_BUDGET_PREAUTH},
 		{MAMORI_FRAME_MAX, MAMORI_DECODE_BUDGET},
 	};
+	static struct mamori_arena *arena;
+	struct mamori_buf pa, pp;
+	Mamori__Envelope *ea;
 	size_t i;
+	int rp, ra;
 
 	if (size < MAMORI_FRAME_HEADER)
 		return 0;
+	/* One arena for the whole run, as in the server: reuse is tested. */
+	if (arena == NULL && mamori_arena_new(&arena) != 0)
+		abort();
+	mamori_buf_init(&pa, MAMORI_FRAME_HEADER + MAMORI_FRAME_MAX);
+	mamori_buf_init(&pp, MAMORI_FRAME_HEADER + MAMORI_FRAME_MAX);
 	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 		Mamori__Envelope *e = NULL;
 		uint32_t len;
@@ -136,8 +147,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * belong to the next one. */
 		if (len > size - MAMORI_FRAME_HEADER)
 			continue;
-		if (mamori_envelope_decode(data + MAMORI_FRAME_HEADER, len,
-		    limits[i].budget, &e) != 0) {
+		rp = mamori_envelope_decode(data + MAMORI_FRAME_HEADER, len,
+		    limits[i].budget, &e);
+		ra = mamori_envelope_decode_arena(arena, data +
+		    MAMORI_FRAME_HEADER, len, limits[i].budget, &ea);
+		if ((rp == 0) != (ra == 0))
+			abort();
+		if (ra == 0) {
+			mamori_buf_reset(&pa);
+			mamori_buf_reset(&pp);
+			if (mamori_frame_encode(ea, &pa) != 0 ||
+			    mamori_frame_encode(e, &pp) != 0 ||
+			    pa.len != pp.len ||
+			    memcmp(pa.data, pp.data, pa.len) != 0)
+				abort();
+		}
+		mamori_arena_reset(arena);
+		if (rp != 0) {
 			if (e != NULL)
 				abort();
 			continue;
@@ -149,5 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_json(e);
 		mamori_envelope_free(e);
 	}
+	mamori_buf_free(&pa);
+	mamori_buf_free(&pp);
 	return 0;
 }

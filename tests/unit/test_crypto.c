@@ -486,6 +486,68 @@ test_file_write(void **state)
 	assert_int_equal(dir_entries(), 0);
 }
 
+/* A key made ready once seals and opens like the one-shot functions, and
+ * the two interoperate; each value gets its own nonce. */
+static void
+test_aead_key(void **state)
+{
+	uint8_t key[MAMORI_KEY_LEN], other[MAMORI_KEY_LEN];
+	struct mamori_aead_key *k = NULL, *k2 = NULL;
+	struct mamori_buf a, b, pt;
+	int i;
+
+	(void)state;
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	assert_int_equal(mamori_aead_key_new(key, &k), 0);
+	assert_int_equal(mamori_aead_key_new(other, &k2), 0);
+	mamori_buf_init(&a, 4096);
+	mamori_buf_init(&b, 4096);
+	mamori_buf_init(&pt, 4096);
+	for (i = 0; i < 3; i++) {
+		mamori_buf_reset(&a);
+		mamori_buf_reset(&b);
+		mamori_buf_reset(&pt);
+		assert_int_equal(mamori_aead_key_seal(k, "row", 3, "secret", 6,
+		    &a), 0);
+		assert_int_equal(mamori_aead_key_seal(k, "row", 3, "secret", 6,
+		    &b), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_not_equal(a.data, b.data, a.len);
+		assert_int_equal(mamori_aead_open(key, "row", 3, a.data, a.len,
+		    &pt), 0);
+		assert_int_equal(pt.len, 6);
+		assert_memory_equal(pt.data, "secret", 6);
+		mamori_buf_reset(&pt);
+		assert_int_equal(mamori_aead_key_open(k, "row", 3, b.data,
+		    b.len, &pt), 0);
+		assert_memory_equal(pt.data, "secret", 6);
+		/* Another row, another key, a flipped bit: refused, and the
+		 * key still works afterwards (next round). */
+		mamori_buf_reset(&pt);
+		assert_int_equal(mamori_aead_key_open(k, "rox", 3, b.data,
+		    b.len, &pt), MAMORI_ERR_AUTH);
+		assert_int_equal(pt.len, 0);
+		assert_int_equal(mamori_aead_key_open(k2, "row", 3, b.data,
+		    b.len, &pt), MAMORI_ERR_AUTH);
+		b.data[b.len - 1] ^= 1;
+		assert_int_equal(mamori_aead_key_open(k, "row", 3, b.data,
+		    b.len, &pt), MAMORI_ERR_AUTH);
+	}
+	mamori_buf_reset(&b);
+	assert_int_equal(mamori_aead_seal(key, "row", 3, "x", 1, &b), 0);
+	mamori_buf_reset(&pt);
+	assert_int_equal(mamori_aead_key_open(k, "row", 3, b.data, b.len,
+	    &pt), 0);
+	assert_memory_equal(pt.data, "x", 1);
+	mamori_buf_free(&a);
+	mamori_buf_free(&b);
+	mamori_buf_free(&pt);
+	mamori_aead_key_free(k);
+	mamori_aead_key_free(k2);
+	mamori_aead_key_free(NULL);
+}
+
 int
 main(void)
 {
@@ -495,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_aead_roundtrip),
 		cmocka_unit_test(test_aead_refusals),
 		cmocka_unit_test(test_aead_output_cap),
+		cmocka_unit_test(test_aead_key),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_b64url_vectors),
 		cmocka_unit_test(test_b64url_roundtrip),

@@ -504,6 +504,51 @@ test_decode_budget(void **state)
 	mamori_buf_free(&b);
 }
 
+/* The arena decoder: same verdicts as the plain one, reusable after a
+ * refusal, messages larger than a chunk, the budget enforced. */
+static void
+test_decode_arena(void **state)
+{
+	struct mamori_arena *a = NULL;
+	Mamori__Envelope *d = NULL;
+	struct mamori_buf b, big;
+	struct bodies s;
+	Mamori__Envelope e;
+	int round;
+
+	(void)state;
+	assert_int_equal(mamori_arena_new(&a), 0);
+	many_packages(1000, &b);
+	many_packages(40000, &big);   /* decodes to several chunks */
+	for (round = 0; round < 3; round++) {
+		assert_int_equal(mamori_envelope_decode_arena(a, b.data, b.len,
+		    4096, &d), MAMORI_ERR_TOO_LARGE);
+		assert_null(d);
+		assert_int_equal(mamori_envelope_decode_arena(a, b.data, b.len,
+		    MAMORI_DECODE_BUDGET, &d), 0);
+		assert_int_equal(d->inventory->n_packages, 1000);
+		assert_int_equal(mamori_envelope_decode_arena(a, big.data,
+		    big.len, MAMORI_DECODE_BUDGET, &d), 0);
+		assert_int_equal(d->inventory->n_packages, 40000);
+		assert_string_equal(d->inventory->packages[39999]->name, "");
+		/* Truncated: refused, nothing handed out. */
+		assert_true(mamori_envelope_decode_arena(a, b.data, b.len - 1,
+		    MAMORI_DECODE_BUDGET, &d) < 0);
+		assert_null(d);
+		mamori_arena_reset(a);
+	}
+	make_envelope(MAMORI__ENVELOPE__BODY_HEARTBEAT, &s, &e);
+	e.version = 2;
+	mamori_buf_free(&b);
+	pack(&e, &b);
+	assert_int_equal(mamori_envelope_decode_arena(a, b.data, b.len,
+	    MAMORI_DECODE_BUDGET, &d), MAMORI_ERR_BAD_VERSION);
+	mamori_buf_free(&b);
+	mamori_buf_free(&big);
+	mamori_arena_free(a);
+	mamori_arena_free(NULL);
+}
+
 static void
 test_pb_decode_other(void **state)
 {
@@ -609,6 +654,7 @@ main(void)
 		cmocka_unit_test(test_decode_unknown_fields),
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_budget),
+		cmocka_unit_test(test_decode_arena),
 		cmocka_unit_test(test_pb_decode_other),
 		cmocka_unit_test(test_frame_encode_too_large),
 		cmocka_unit_test(test_json),

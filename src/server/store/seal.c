@@ -23,6 +23,7 @@
 struct mamori_seal {
 	uint8_t data_key[MAMORI_KEY_LEN];
 	uint8_t index_key[MAMORI_KEY_LEN];
+	struct mamori_aead_key *data;  /* data_key, made ready once */
 };
 
 void
@@ -30,6 +31,7 @@ mamori_seal_free(struct mamori_seal *seal)
 {
 	if (seal == NULL)
 		return;
+	mamori_aead_key_free(seal->data);
 	OPENSSL_cleanse(seal, sizeof(*seal));
 	free(seal);
 }
@@ -48,6 +50,8 @@ seal_from_key(const uint8_t dk[MAMORI_KEY_LEN], struct mamori_seal **out)
 		goto out;
 	}
 	memcpy(seal->data_key, dk, MAMORI_KEY_LEN);
+	if ((r = mamori_aead_key_new(seal->data_key, &seal->data)) != 0)
+		goto out;
 	if ((r = mamori_hmac_sha256(seal->data_key, label, sizeof(label) - 1,
 	    seal->index_key)) != 0)
 		goto out;
@@ -176,7 +180,7 @@ mamori_seal_field(const struct mamori_seal *seal, const char *table,
 
 	if ((r = seal_aad(table, row_id, column, aad, &aad_len)) != 0)
 		goto out;
-	if ((r = mamori_aead_seal(seal->data_key, aad, aad_len, pt, len,
+	if ((r = mamori_aead_key_seal(seal->data, aad, aad_len, pt, len,
 	    out)) != 0)
 		goto out;
 	r = 0;
@@ -199,7 +203,7 @@ mamori_seal_open_field(const struct mamori_seal *seal, const char *table,
 		r = MAMORI_ERR_AUTH;
 		goto out;
 	}
-	if ((r = mamori_aead_open(seal->data_key, aad, aad_len, sealed, len,
+	if ((r = mamori_aead_key_open(seal->data, aad, aad_len, sealed, len,
 	    out)) != 0) {
 		/* A short or wrongly versioned value is as unauthentic as
 		 * one whose tag fails. */

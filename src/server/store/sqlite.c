@@ -124,7 +124,8 @@ static const char sq_pragmas[] =
     "PRAGMA temp_store = MEMORY;"
     "PRAGMA secure_delete = ON;"
     "PRAGMA trusted_schema = OFF;"
-    "PRAGMA cache_size = -65536;";      /* 64 MiB of pages */
+    "PRAGMA cache_size = -65536;"       /* 64 MiB of pages */
+    "PRAGMA wal_autocheckpoint = 16384;";
 
 enum sq_id {
 	SQ_BEGIN,
@@ -236,6 +237,8 @@ struct sq_store {
 	int64_t last_agent_rowid;
 	struct mamori_seal *seal;
 	sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
+	/* Each event's sealed payload, reused: it holds only ciphertext. */
+	struct mamori_buf event_sealed;
 };
 
 static const struct mamori_store_ops sq_ops;
@@ -619,6 +622,7 @@ sq_close(struct mamori_store *base)
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_error("store: close: %s", sqlite3_errmsg(s->db));
 	mamori_seal_free(s->seal);
+	mamori_buf_free(&s->event_sealed);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -1377,14 +1381,14 @@ sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
     int *inserted)
 {
 	struct sq_store *s = sq_from(base);
-	struct mamori_buf sealed;
+	struct mamori_buf *sealed = &s->event_sealed;
 	sqlite3_stmt *st = NULL;
 	char row[SQ_ROW_LEN];
 	int64_t agent = 0;
 	int r = MAMORI_ERR_INTERNAL;
 
 	*inserted = 0;
-	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	mamori_buf_reset(sealed);
 	if ((r = sq_check_agent_id(agent_id)) != 0)
 		goto out;
 	if (seq == 0 || seq > SQ_TIME_MAX || time_ns > SQ_TIME_MAX ||
@@ -1400,14 +1404,14 @@ sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
 		goto out;
 	if ((r = sq_event_row(agent_id, seq, row)) != 0 ||
 	    (r = mamori_seal_field(s->seal, "events", row, "payload",
-	    payload != NULL ? (const void *)payload : "", len, &sealed)) != 0)
+	    payload != NULL ? (const void *)payload : "", len, sealed)) != 0)
 		goto out;
 	if ((r = sq_stmt(s, SQ_EVENT_ADD, &st)) != 0 ||
 	    (r = sq_bind_i64(s, st, 1, agent)) != 0 ||
 	    (r = sq_bind_u64(s, st, 2, seq)) != 0 ||
 	    (r = sq_bind_u64(s, st, 3, time_ns)) != 0 ||
 	    (r = sq_bind_i64(s, st, 4, type)) != 0 ||
-	    (r = sq_bind_blob(s, st, 5, sealed.data, sealed.len)) != 0)
+	    (r = sq_bind_blob(s, st, 5, sealed->data, sealed->len)) != 0)
 		goto out;
 	if ((r = sq_step(s, st, "event_add")) < 0)
 		goto out;
@@ -1415,7 +1419,6 @@ sq_event_add(struct mamori_store *base, const char *agent_id, uint64_t seq,
 	r = 0;
 out:
 	sq_done(st);
-	mamori_buf_free(&sealed);
 	return r;
 }
 
@@ -1755,6 +1758,7 @@ mamori_store_open_sqlite(const char *path,
 		goto out;
 	}
 	s->base.ops = &sq_ops;
+	mamori_buf_init(&s->event_sealed, SQ_SEALED_MAX);
 	if ((r = sq_file_prepare(path, create, &created)) != 0)
 		goto out;
 	/* No SQLITE_OPEN_CREATE: the file exists by now, and SQLite must not
