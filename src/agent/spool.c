@@ -1191,6 +1191,8 @@ out:
 	return r;
 }
 
+static int drop_acked(struct mamori_spool *sp);
+
 void
 mamori_spool_close(struct mamori_spool *sp)
 {
@@ -1199,9 +1201,14 @@ mamori_spool_close(struct mamori_spool *sp)
 	if (sp->wfd >= 0) {
 		(void)mamori_spool_sync(sp);
 		close(sp->wfd);
+		sp->wfd = -1;
 	}
-	if (sp->acked_unsaved)
-		(void)state_save(sp, sp->acked);
+	/* What stayed for appending is deleted now if all of it was
+	 * acknowledged - once the state file says so. */
+	if (sp->acked_unsaved && state_save(sp, sp->acked) == 0)
+		sp->acked_unsaved = 0;
+	if (!sp->acked_unsaved && sp->dirfd >= 0)
+		(void)drop_acked(sp);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
 	free(sp->segs);
@@ -1457,11 +1464,47 @@ out:
 	return r;
 }
 
-int
-mamori_spool_ack(struct mamori_spool *sp, uint64_t acked)
+static int spool_segment_open(const struct mamori_spool *sp, size_t i);
+
+/* Deletes the oldest segments whose records are all acknowledged (the state
+ * file already says so), except the open one. */
+static int
+drop_acked(struct mamori_spool *sp)
 {
 	uint64_t last;
 	int dropped = 0, r;
+
+	while (sp->nseg > 0) {
+		last = sp->segs[0].name + sp->segs[0].count - 1;
+		if (sp->segs[0].count == 0 || last > sp->acked ||
+		    spool_segment_open(sp, 0))
+			break;
+		if ((r = segment_unlink(sp, sp->segs[0].name)) != 0)
+			return r;
+		segment_forget(sp, 0);
+		dropped = 1;
+	}
+	return dropped ? dir_sync(sp) : 0;
+}
+
+/*
+ * 1 when segment i is the one being written and has room: it stays even
+ * when every record in it is acknowledged (the state file's mark skips
+ * them), so a steady trickle of events does not create, fsync and delete a
+ * segment file on every acknowledgement - that churn was most of the
+ * agent's CPU under load.  It goes once it is full and another follows.
+ */
+static int
+spool_segment_open(const struct mamori_spool *sp, size_t i)
+{
+	return i == sp->nseg - 1 && sp->wfd >= 0 &&
+	    sp->segs[i].bytes < MAMORI_SPOOL_SEGMENT_BYTES;
+}
+
+int
+mamori_spool_ack(struct mamori_spool *sp, uint64_t acked)
+{
+	int r;
 
 	if (acked <= sp->acked)
 		return 0;
@@ -1477,7 +1520,8 @@ mamori_spool_ack(struct mamori_spool *sp, uint64_t acked)
 	 * the agent's CPU under load.
 	 */
 	if (sp->nseg == 0 || sp->segs[0].count == 0 ||
-	    sp->segs[0].name + sp->segs[0].count - 1 > acked) {
+	    sp->segs[0].name + sp->segs[0].count - 1 > acked ||
+	    spool_segment_open(sp, 0)) {
 		sp->acked = acked;
 		sp->acked_unsaved = 1;
 		return 0;
@@ -1486,16 +1530,7 @@ mamori_spool_ack(struct mamori_spool *sp, uint64_t acked)
 		return r;
 	sp->acked = acked;
 	sp->acked_unsaved = 0;
-	while (sp->nseg > 0) {
-		last = sp->segs[0].name + sp->segs[0].count - 1;
-		if (sp->segs[0].count == 0 || last > acked)
-			break;
-		if ((r = segment_unlink(sp, sp->segs[0].name)) != 0)
-			return r;
-		segment_forget(sp, 0);
-		dropped = 1;
-	}
-	return dropped ? dir_sync(sp) : 0;
+	return drop_acked(sp);
 }
 
 void

@@ -1097,6 +1097,36 @@ test_seq_never_repeats(void **state)
 	free(is);
 }
 
+/* A trickle of events, each acknowledged at once, keeps appending to one
+ * segment file: no file is created and deleted per acknowledgement.  On
+ * close, the fully acknowledged segment goes. */
+static void
+test_ack_keeps_open_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct mamori_spool *sp;
+	uint64_t names[64], first = 0, seq, i;
+
+	assert_int_equal(mamori_spool_open(f->dir, MAMORI_SPOOL_MAX_DEFAULT,
+	    &sp), 0);
+	for (i = 0; i < 200; i++) {
+		seq = append_one(sp, (uint32_t)i, 80);
+		assert_int_equal(mamori_spool_sync(sp), 0);
+		assert_int_equal(mamori_spool_ack(sp, seq), 0);
+		assert_int_equal(seg_names(f->dir, names, 64), 1);
+		if (i == 0)
+			first = names[0];
+		assert_int_equal(names[0], first);
+	}
+	mamori_spool_close(sp);
+	assert_int_equal(seg_names(f->dir, names, 64), 0);
+	/* Reopened: numbering continues, nothing acknowledged is resent. */
+	assert_int_equal(mamori_spool_open(f->dir, MAMORI_SPOOL_MAX_DEFAULT,
+	    &sp), 0);
+	assert_int_equal(append_one(sp, 1, 80), 201);
+	mamori_spool_close(sp);
+}
+
 int
 main(void)
 {
@@ -1124,6 +1154,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_ack_keeps_open_segment,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_never_repeats, setup,
 		    teardown),
 	};

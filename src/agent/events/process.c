@@ -98,6 +98,11 @@
 #define PROC_CN_MSG_MAX 4096
 #define PROC_REQUEST_MAX 2048                 /* one request we send */
 #define PROC_READ_BATCH 1024                  /* messages per wakeup */
+/* After a wakeup, both sockets rest this long before the next: one exec
+ * is several audit records arriving one by one, and a wakeup per record
+ * was most of the agent's CPU.  The receive buffers above hold far more
+ * than arrives meanwhile, and every record carries its own time. */
+#define PROC_COALESCE_MS 20
 #define PROC_REPLY_TIMEOUT_MS 2000
 #define PROC_BACKLOG_LIMIT 8192               /* as auditd's -b */
 #define PROC_PENDING_MAX 64                   /* exec groups being read */
@@ -185,6 +190,7 @@ struct proc_state {
 	uint64_t hash_max;
 	int audit_fd, cn_fd;
 	struct event *audit_ev, *cn_ev, *status_ev, *exit_ev;
+	struct event *resume_ev;        /* re-arms audit_ev and cn_ev */
 	uint32_t seq;
 	int stopping;
 	/* what start changed, undone by stop */
@@ -907,6 +913,33 @@ nl_recv(int fd, uint8_t *buf, size_t cap, size_t *n)
 	}
 }
 
+/* Rests ev (drained) until resume_ev fires; a socket with more to read
+ * than one batch is read again at once. */
+static void
+rest(struct proc_state *st, struct event *ev, int drained)
+{
+	struct timeval tv = {0, PROC_COALESCE_MS * 1000};
+
+	if (!drained || st->resume_ev == NULL)
+		return;
+	event_del(ev);
+	if (!evtimer_pending(st->resume_ev, NULL))
+		evtimer_add(st->resume_ev, &tv);
+}
+
+static void
+resume_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc_state *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (!event_pending(st->audit_ev, EV_READ, NULL))
+		event_add(st->audit_ev, NULL);
+	if (!event_pending(st->cn_ev, EV_READ, NULL))
+		event_add(st->cn_ev, NULL);
+}
+
 static void
 audit_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -931,6 +964,7 @@ audit_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		audit_message(st, st->rbuf, n);
 	}
+	rest(st, st->audit_ev, i < PROC_READ_BATCH);
 }
 
 /* ---- audit requests ----------------------------------------------------- */
@@ -1501,6 +1535,7 @@ cn_readable(evutil_socket_t fd, short what, void *arg)
 			cn_event(st, &pe, cn->len, mono_now, real_now);
 		}
 	}
+	rest(st, st->cn_ev, i < PROC_READ_BATCH);
 }
 
 /* ---- the source --------------------------------------------------------- */
@@ -1552,7 +1587,9 @@ process_start(const struct mamori_source_ctx *ctx, void **state)
 	    cn_readable, st)) == NULL ||
 	    (st->status_ev = event_new(ctx->base, -1, EV_PERSIST,
 	    status_timer, st)) == NULL ||
-	    (st->exit_ev = evtimer_new(ctx->base, exit_timer, st)) == NULL) {
+	    (st->exit_ev = evtimer_new(ctx->base, exit_timer, st)) == NULL ||
+	    (st->resume_ev = evtimer_new(ctx->base, resume_timer, st)) ==
+	    NULL) {
 		r = MAMORI_ERR_ALLOC;
 		goto out;
 	}
@@ -1591,6 +1628,8 @@ process_stop(void *state)
 		event_free(st->status_ev);
 	if (st->exit_ev != NULL)
 		event_free(st->exit_ev);
+	if (st->resume_ev != NULL)
+		event_free(st->resume_ev);
 	audit_teardown(st);
 	if (st->cn_fd >= 0) {
 		if (st->cn_listening)
