@@ -43,6 +43,7 @@ struct mamori_vuln_finding {
 	const char **binaries;  /* the host's binaries of it (array owned by
 	                         * the result, strings borrowed) */
 	size_t n_binaries;
+	size_t priv_rank;       /* the advisory's place in id order */
 };
 
 /* Findings of one host, sorted by advisory id, then source package. */
@@ -50,6 +51,8 @@ struct mamori_vuln_result {
 	struct mamori_vuln_finding *findings;
 	size_t n;
 	size_t priv_cap;
+	const char **priv_bins;     /* every finding's binaries, in one array */
+	size_t priv_nbins, priv_capbins;
 };
 
 struct mamori_vuln_index;
