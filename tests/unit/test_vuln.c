@@ -468,6 +468,14 @@ test_load_dir(void **state)
 	assert_non_null(strstr(rep.text, "/c.json: not valid JSON"));
 	assert_int_equal(mamori_osv_load("/nonexistent/osv", &set, collect,
 	    &rep), MAMORI_ERR_NOT_FOUND);
+	/* A trailing slash does not double in the files' names. */
+	snprintf(path, sizeof(path), "%s/", dir);
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(mamori_osv_load(path, &set, collect, &rep), 0);
+	assert_int_equal(set.n, 10);
+	assert_null(strstr(rep.text, "//"));
+	assert_non_null(strstr(rep.text, "/c.json: not valid JSON"));
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
 	mamori_osv_set_free(&set);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/a.json", dir);

@@ -788,7 +788,16 @@ mamori_osv_load(const char *path, struct mamori_osv_set *set,
 	if (n > 1)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		if ((rc = mamori_path_join(full, sizeof(full), path,
+		size_t plen = strlen(path);
+
+		/* "dir/" names its files "dir/x.json", not "dir//x.json". */
+		if (plen > 1 && path[plen - 1] == '/') {
+			if ((size_t)snprintf(full, sizeof(full), "%s%s", path,
+			    names[i]) >= sizeof(full)) {
+				rc = MAMORI_ERR_TOO_LARGE;
+				goto out;
+			}
+		} else if ((rc = mamori_path_join(full, sizeof(full), path,
 		    names[i])) != 0)
 			goto out;
 		if ((rc = load_file(full, set, report, arg)) != 0)
