@@ -55,6 +55,9 @@ done
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"
 
+echo "== vulnerable packages: 1,000 hosts (this host's packages, varied) x 10,000 advisories"
+"$bin/bench/vuln-bench" --hosts 1000 --advisories 10000
+
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent
 tok=$("$bin/src/cli/mamori" --home "$home" token create | tail -n 1)

@@ -87,5 +87,6 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inventory(struct cli_ctx *ctx, int argc, char **argv);
 void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_vuln_check(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

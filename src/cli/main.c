@@ -121,6 +121,24 @@ static const struct cli_command commands[] = {
 	    "\n"
 	    "  --json   print the result as JSON",
 	    NULL},
+	{"vuln check", cmd_vuln_check,
+	    "--advisories FILE|DIR [--packages STATUS_FILE] [--release N] "
+	    "[--json] [--verbose]",
+	    "Match OSV advisories against a Debian system's packages (offline).\n"
+	    "\n"
+	    "Packages are matched through their source package and version;\n"
+	    "only advisories of ecosystem Debian:<release> count.  Exits 1 when\n"
+	    "an advisory or file was rejected (each named on stderr).\n"
+	    "\n"
+	    "  --advisories FILE|DIR  an OSV JSON file (one advisory or an\n"
+	    "                         array), or a directory of .json files\n"
+	    "  --packages FILE        a dpkg status file (default\n"
+	    "                         /var/lib/dpkg/status)\n"
+	    "  --release N            the Debian major release, e.g. 12\n"
+	    "                         (default: VERSION_ID of /etc/os-release)\n"
+	    "  --json                 one JSON object per finding, one a line\n"
+	    "  --verbose              list every skipped entry on stderr",
+	    NULL},
 	{"help", cmd_help, "[COMMAND]",
 	    "Show the commands, or one command's help.",
 	    NULL},

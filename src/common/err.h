@@ -35,7 +35,9 @@
 	X(CLOSED, -22, "connection closed")                                \
 	X(TIMEOUT, -23, "timed out")                                       \
 	X(PROTOCOL, -24, "protocol violation")                             \
-	X(CHECKSUM, -25, "checksum mismatch")
+	X(CHECKSUM, -25, "checksum mismatch")                              \
+	X(BAD_DEBVER, -35, "malformed Debian version")                     \
+	X(BAD_ADVISORY, -36, "malformed advisory")
 
 enum mamori_err {
 	MAMORI_OK = 0,
