@@ -35,7 +35,10 @@
 	X(CLOSED, -22, "connection closed")                                \
 	X(TIMEOUT, -23, "timed out")                                       \
 	X(PROTOCOL, -24, "protocol violation")                             \
-	X(CHECKSUM, -25, "checksum mismatch")
+	X(CHECKSUM, -25, "checksum mismatch")                              \
+	X(STIX_SYNTAX, -40, "STIX pattern syntax error")                   \
+	X(STIX_UNSUPPORTED, -41, "STIX pattern not matchable by mamori")   \
+	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")
 
 enum mamori_err {
 	MAMORI_OK = 0,
