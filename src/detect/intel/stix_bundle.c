@@ -426,9 +426,12 @@ mamori_stix_bundle_load(const char *path, struct mamori_stix_bundle **out,
 	*out = NULL;
 	mamori_buf_init(&buf, MAMORI_STIX_BUNDLE_MAX_BYTES);
 	if ((r = mamori_buf_read_file(&buf, path)) != 0) {
-		r = bundle_fail(err, errlen, r == MAMORI_ERR_TOO_LARGE ? r :
-		    MAMORI_ERR_IO, "%s", r == MAMORI_ERR_TOO_LARGE ?
-		    "larger than 64 MiB" : mamori_strerror(r));
+		if (r == MAMORI_ERR_TOO_LARGE)
+			r = bundle_fail(err, errlen, r, "larger than %d MiB",
+			    MAMORI_STIX_BUNDLE_MAX_BYTES / (1024 * 1024));
+		else
+			r = bundle_fail(err, errlen, MAMORI_ERR_IO, "cannot read "
+			    "(%s)", mamori_strerror(r));
 		goto out;
 	}
 	r = mamori_stix_bundle_parse(buf.data == NULL ? "" :
