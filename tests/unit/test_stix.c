@@ -685,6 +685,8 @@ test_match_ipv4(void **state)
 	add(f, "cidr15", "[ipv4-addr:value = '223.166.0.0/15']");
 	add(f, "cidr8", "[ipv4-addr:value ISSUBSET '223.0.0.0/8']");
 	add(f, "exact", "[ipv4-addr:value = '10.0.0.0']");
+	add(f, "cidr24", "[ipv4-addr:value = '198.51.100.0/24']");
+	add(f, "cidr31", "[ipv4-addr:value = '198.51.100.6/31']");
 	assert_string_equal(match_ip(f, "223.167.255.255"), "cidr15 cidr8");
 	assert_string_equal(match_ip(f, "223.166.0.0"), "cidr15 cidr8");
 	assert_string_equal(match_ip(f, "223.168.0.0"), "cidr8");
@@ -692,6 +694,12 @@ test_match_ipv4(void **state)
 	assert_string_equal(match_ip(f, "224.0.0.1"), "");
 	assert_string_equal(match_ip(f, "10.0.0.0"), "exact");
 	assert_string_equal(match_ip(f, "10.0.0.1"), "");
+	/* prefixes of /16 and longer go through the /16 filter */
+	assert_string_equal(match_ip(f, "198.51.100.255"), "cidr24");
+	assert_string_equal(match_ip(f, "198.51.100.7"), "cidr24 cidr31");
+	assert_string_equal(match_ip(f, "198.51.100.8"), "cidr24");
+	assert_string_equal(match_ip(f, "198.51.101.0"), "");
+	assert_string_equal(match_ip(f, "198.50.100.6"), "");
 	/* an IPv4-mapped IPv6 address is the IPv4 address */
 	assert_string_equal(match_ip(f, "::ffff:10.0.0.0"), "exact");
 	o.ip_bytes = raw;
@@ -721,6 +729,12 @@ test_match_ipv6(void **state)
 	assert_string_equal(match_ip(f, "2001:db8:ffff:ffff::1"), "v6net");
 	assert_string_equal(match_ip(f, "2001:db9::1"), "");
 	assert_string_equal(match_ip(f, "10.0.0.1"), "");
+	/* prefixes of /16 and longer go through the /16 filter */
+	assert_string_equal(match_ip(f, "198.51.100.255"), "cidr24");
+	assert_string_equal(match_ip(f, "198.51.100.7"), "cidr24 cidr31");
+	assert_string_equal(match_ip(f, "198.51.100.8"), "cidr24");
+	assert_string_equal(match_ip(f, "198.51.101.0"), "");
+	assert_string_equal(match_ip(f, "198.50.100.6"), "");
 }
 
 static void

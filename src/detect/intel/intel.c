@@ -26,6 +26,7 @@
 #define INTEL_KEY_MAX MAMORI_STIX_URL_MAX
 #define INTEL_MIN_SLOTS 1024
 #define INTEL_NONE UINT32_MAX
+#define INTEL_V4_FILTER 112  /* IPv4 /16 and longer: in v4_by16 */
 
 struct intel_ind {
 	char *id, *name, *pattern, *source;
@@ -63,6 +64,9 @@ struct mamori_intel {
 	uint8_t *keys;
 	size_t nkeys, capkeys;
 	uint32_t prefix_count[129]; /* address keys per prefix length */
+	/* IPv4 /16 -> bit (len - 16) set when an IPv4 key of prefix length
+	 * len >= 16 lies in that /16: most addresses then need no probe */
+	uint32_t *v4_by16;
 };
 
 static uint64_t
@@ -114,6 +118,11 @@ mamori_intel_new(struct mamori_intel **out)
 		return MAMORI_ERR_ALLOC;
 	}
 	s->nslots = INTEL_MIN_SLOTS;
+	if ((s->v4_by16 = calloc(65536, sizeof(*s->v4_by16))) == NULL) {
+		free(s->slots);
+		free(s);
+		return MAMORI_ERR_ALLOC;
+	}
 	mamori_random(&s->seed, sizeof(s->seed));
 	*out = s;
 	return 0;
@@ -139,6 +148,7 @@ mamori_intel_free(struct mamori_intel *s)
 	free(s->terms);
 	free(s->slots);
 	free(s->keys);
+	free(s->v4_by16);
 	free(s);
 }
 
@@ -189,6 +199,16 @@ rehash(struct mamori_intel *s)
 	return 0;
 }
 
+/* 1 when the 16 bytes at a are ::ffff:a.b.c.d */
+static int
+is_v4_mapped(const uint8_t *a)
+{
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff};
+
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
 /* Links term t under key k (tag + bytes), adding the key if new. */
 static int
 index_term(struct mamori_intel *s, const uint8_t *k, size_t n, uint32_t t)
@@ -220,8 +240,12 @@ index_term(struct mamori_intel *s, const uint8_t *k, size_t n, uint32_t t)
 		sl->head = INTEL_NONE;
 		s->nkeys += n;
 		s->used++;
-		if (k[0] == INTEL_TAG_ADDR)
+		if (k[0] == INTEL_TAG_ADDR) {
 			s->prefix_count[k[1]]++;
+			if (k[1] >= INTEL_V4_FILTER && is_v4_mapped(k + 2))
+				s->v4_by16[(size_t)k[14] << 8 | k[15]] |=
+				    1u << (k[1] - INTEL_V4_FILTER);
+		}
 	}
 	s->terms[t].next = sl->head;
 	sl->head = t;
@@ -406,6 +430,7 @@ lookup_addr(const struct mamori_intel *s, const struct mamori_intel_obs *o,
     struct hits *h)
 {
 	uint8_t a[16], k[INTEL_ADDR_KEY + 1];
+	uint32_t v4;
 	int len, i;
 
 	memset(a, 0, sizeof(a));
@@ -425,8 +450,13 @@ lookup_addr(const struct mamori_intel *s, const struct mamori_intel_obs *o,
 		return 0;
 	}
 	k[0] = INTEL_TAG_ADDR;
+	v4 = is_v4_mapped(a) ? s->v4_by16[(size_t)a[12] << 8 | a[13]] : 0;
 	for (len = 128; len >= 0; len--) {
 		if (s->prefix_count[len] == 0)
+			continue;
+		/* an IPv4 address skips /16 and longer not in its /16 */
+		if (len >= INTEL_V4_FILTER && is_v4_mapped(a) &&
+		    (v4 & (1u << (len - INTEL_V4_FILTER))) == 0)
 			continue;
 		k[1] = (uint8_t)len;
 		memcpy(k + 2, a, 16);
