@@ -530,8 +530,9 @@ cmd_intel_check(struct cli_ctx *ctx, int argc, char **argv)
 			    "show", unsupported);
 		printf("\n");
 		if (mr == MAMORI_ERR_TOO_LARGE)
-			printf("only the first %d matches are shown\n",
-			    INTEL_MATCHES_MAX);
+			printf("more indicators match than are shown (limits: "
+			    "%d matches, %d values per event)\n",
+			    INTEL_MATCHES_MAX, MAMORI_INTEL_HITS_MAX);
 	}
 	r = fflush(stdout) != 0 ? cli_fail("cannot write to standard output") :
 	    CLI_EXIT_OK;

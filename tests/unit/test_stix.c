@@ -814,6 +814,42 @@ test_match_invalid_observables(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* More indicators on one value than an event's hits can hold: reported,
+ * not silently cut. */
+static void
+test_match_many_hits(void **state)
+{
+	struct fixture *f = *state;
+	struct mamori_stix_indicator ind;
+	struct mamori_stix_pattern *p = NULL;
+	struct mamori_intel_obs o = {0};
+	static struct mamori_intel_match m[MAMORI_INTEL_HITS_MAX + 8];
+	static const char pat[] = "[ipv4-addr:value = '192.0.2.1']";
+	char id[32];
+	size_t i, n;
+
+	memset(&ind, 0, sizeof(ind));
+	assert_int_equal(mamori_stix_pattern_parse(pat, strlen(pat), &p,
+	    NULL), 0);
+	assert_int_equal(mamori_stix_pattern_compile(p, &ind.compiled,
+	    ind.reason, sizeof(ind.reason)), 0);
+	ind.pattern = (char *)pat;
+	ind.id = id;
+	for (i = 0; i < MAMORI_INTEL_HITS_MAX + 1; i++) {
+		snprintf(id, sizeof(id), "indicator--%zu", i);
+		assert_int_equal(mamori_intel_add(f->set, &ind, NULL), 0);
+	}
+	mamori_stix_compiled_free(ind.compiled);
+	mamori_stix_pattern_free(p);
+	o.ip = "192.0.2.1";
+	assert_int_equal(mamori_intel_match(f->set, &o, m,
+	    sizeof(m) / sizeof(m[0]), &n), MAMORI_ERR_TOO_LARGE);
+	assert_int_equal(n, MAMORI_INTEL_HITS_MAX);
+	o.ip = "192.0.2.2";
+	assert_int_equal(mamori_intel_match(f->set, &o, m, 1, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_match_corpus(void **state)
 {
@@ -882,6 +918,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_match_invalid_observables,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_match_many_hits, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_match_corpus, setup,
 		    teardown),
 	};

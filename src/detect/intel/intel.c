@@ -393,6 +393,7 @@ mamori_intel_add_bundle(struct mamori_intel *s,
 struct hits {
 	uint32_t t[MAMORI_INTEL_HITS_MAX];
 	size_t n;
+	int cut; /* more hits than fit: some indicators may be missing */
 };
 
 static void
@@ -405,9 +406,13 @@ lookup(const struct mamori_intel *s, const uint8_t *k, size_t n,
 	sl = find_slot(s, k, n, key_hash(s->seed, k, n));
 	if (sl->hash == 0)
 		return;
-	for (t = sl->head; t != INTEL_NONE && h->n < MAMORI_INTEL_HITS_MAX;
-	    t = s->terms[t].next)
+	for (t = sl->head; t != INTEL_NONE; t = s->terms[t].next) {
+		if (h->n >= MAMORI_INTEL_HITS_MAX) {
+			h->cut = 1;
+			return;
+		}
 		h->t[h->n++] = t;
+	}
 }
 
 static int
@@ -522,6 +527,7 @@ mamori_intel_match(const struct mamori_intel *s,
 
 	*n = 0;
 	h->n = 0;
+	h->cut = 0;
 	if ((r = lookup_hash(s, obs->sha256, MAMORI_STIX_SHA256, 32, h)) != 0 ||
 	    (r = lookup_hash(s, obs->sha1, MAMORI_STIX_SHA1, 20, h)) != 0 ||
 	    (r = lookup_hash(s, obs->md5, MAMORI_STIX_MD5, 16, h)) != 0 ||
@@ -558,7 +564,7 @@ mamori_intel_match(const struct mamori_intel *s,
 		out[*n].value = t->value;
 		(*n)++;
 	}
-	r = 0;
+	r = h->cut ? MAMORI_ERR_TOO_LARGE : 0;
 out:
 	if (r != 0 && r != MAMORI_ERR_TOO_LARGE)
 		*n = 0;

@@ -76,7 +76,9 @@ size_t mamori_intel_count(const struct mamori_intel *s);
 /*
  * Matches one event's observables.  Writes at most max matches to out,
  * each indicator once, and their number to *n.  Returns 0;
- * MAMORI_ERR_TOO_LARGE when more matched than max (out is full);
+ * MAMORI_ERR_TOO_LARGE when more matched than max (out is full) or when
+ * the event's values are used by more than MAMORI_INTEL_HITS_MAX terms
+ * (out holds the matches found among the first of them);
  * MAMORI_ERR_INVALID when an observable is malformed (a hash of the wrong
  * length, an unparsable address, host or URL), with *n 0.
  */
