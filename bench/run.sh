@@ -52,6 +52,9 @@ for n in 100 10000; do
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 done
 
+echo "== threat-intel matcher: 100,000 STIX indicators, 2,000,000 events"
+"$bin/bench/intel-bench" --indicators 100000 --events 2000000
+
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"
 

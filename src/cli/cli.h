@@ -88,5 +88,7 @@ int cmd_inventory(struct cli_ctx *ctx, int argc, char **argv);
 void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vuln_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_intel_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_intel_show(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

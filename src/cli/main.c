@@ -108,6 +108,32 @@ static const struct cli_command commands[] = {
 	    "  --json         JSON (with --follow: one event per line)\n"
 	    "  --follow       keep printing new events until interrupted",
 	    NULL},
+	{"intel check", cmd_intel_check,
+	    "--bundle FILE... [--sha256 H] [--sha1 H] [--md5 H] [--ip ADDR] "
+	    "[--domain NAME] [--url URL] [--json]",
+	    "Check observables against STIX 2.1 bundles, offline.\n"
+	    "\n"
+	    "Prints the indicators that match, read from the bundle files on\n"
+	    "this machine (no server needed).  Domains match themselves and\n"
+	    "their subdomains; addresses match exactly or inside a CIDR.\n"
+	    "\n"
+	    "  --bundle FILE...  STIX 2.1 bundle files (repeatable)\n"
+	    "  --sha256 H        a SHA-256 (64 hex digits)\n"
+	    "  --sha1 H          a SHA-1 (40 hex digits)\n"
+	    "  --md5 H           an MD5 (32 hex digits)\n"
+	    "  --ip ADDR         an IPv4 or IPv6 address\n"
+	    "  --domain NAME     a host name\n"
+	    "  --url URL         a URL\n"
+	    "  --json            one JSON object per match, one per line",
+	    NULL},
+	{"intel show", cmd_intel_show, "FILE... [--json]",
+	    "List the indicators of STIX 2.1 bundles, offline.\n"
+	    "\n"
+	    "Each indicator with what mamori matches (kind, values) or why it\n"
+	    "cannot (unsupported: the reason).\n"
+	    "\n"
+	    "  --json   one JSON object per indicator, one per line",
+	    NULL},
 	{"revoke", cmd_revoke, "AGENT [--json]",
 	    "Revoke an agent.\n"
 	    "\n"

@@ -37,7 +37,10 @@
 	X(PROTOCOL, -24, "protocol violation")                             \
 	X(CHECKSUM, -25, "checksum mismatch")                              \
 	X(BAD_DEBVER, -35, "malformed Debian version")                     \
-	X(BAD_ADVISORY, -36, "malformed advisory")
+	X(BAD_ADVISORY, -36, "malformed advisory")                         \
+	X(STIX_SYNTAX, -40, "STIX pattern syntax error")                   \
+	X(STIX_UNSUPPORTED, -41, "STIX pattern not matchable by mamori")   \
+	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")
 
 enum mamori_err {
 	MAMORI_OK = 0,
