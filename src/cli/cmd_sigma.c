@@ -304,7 +304,7 @@ cmd_sigma_check(struct cli_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < mamori_sigma_ruleset_count(rs); i++) {
 		info = mamori_sigma_rule_info(rs, i);
 		if (a.json) {
-			o = json_pack("{sssssssssssbss}", "path", info->path,
+			o = json_pack("{sssssssssssssbss}", "path", info->path,
 			    "id", info->id, "title", info->title, "level",
 			    info->level_text, "category", info->category,
 			    "product", info->product, "loaded", info->loaded,
