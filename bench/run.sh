@@ -55,6 +55,11 @@ done
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"
 
+echo "== Sigma matching: every SigmaHQ Linux rule in the mapped categories, one core"
+corpora=${MAMORI_CORPORA:-../shared/corpora}
+"$bin/bench/sigma-bench" --rules "$corpora/sigma/rules/linux" \
+  "$corpora/sigma/rules-threat-hunting/linux" --seconds 10
+
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent
 tok=$("$bin/src/cli/mamori" --home "$home" token create | tail -n 1)

@@ -49,6 +49,7 @@
 #define MAMORI_SIGMA_CONDITION_NODES_MAX 1024 /* nodes of one condition */
 #define MAMORI_SIGMA_RULES_MAX 100000         /* rules of one ruleset */
 #define MAMORI_SIGMA_SLOTS_MAX 1024           /* slots of a schema */
+#define MAMORI_SIGMA_CATEGORIES_MAX 32        /* categories of a schema */
 #define MAMORI_SIGMA_DIR_DEPTH_MAX 16         /* directory recursion */
 #define MAMORI_SIGMA_REGEX_MATCH_LIMIT 100000 /* PCRE2 match limit */
 #define MAMORI_SIGMA_TEXT_MAX 1024            /* title, id, tags, ... */

@@ -121,11 +121,14 @@ struct mamori_sigma_ruleset {
 	int compiled;
 	size_t nloaded;
 	size_t nslots;
-	hs_database_t **dbs;   /* per slot, NULL when it has no pattern */
+	uint32_t cats[MAMORI_SIGMA_CATEGORIES_MAX]; /* named by rules */
+	size_t ncats;
+	/* (ncats + 1) sets of nslots databases: set 0 for events of a
+	 * category no rule names, set k + 1 for cats[k]; NULL when a slot
+	 * has no pattern. */
+	hs_database_t **dbs;
 	uint32_t *always;      /* rules evaluated on every event */
 	size_t nalways;
-	uint32_t *slot_cats;   /* per slot: category of all its patterns'
-	                          rules, or UINT32_MAX for several */
 };
 
 void sigma_rule_free(struct sigma_rule *rule);

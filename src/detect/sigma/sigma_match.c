@@ -25,7 +25,6 @@
 #include "util.h"
 
 #define MATCH_NUM_TEXT_MAX 64
-#define SLOT_CAT_MIXED UINT32_MAX
 
 enum tri { TRI_FALSE, TRI_TRUE, TRI_UNKNOWN };
 
@@ -94,11 +93,10 @@ mamori_sigma_ruleset_free(struct mamori_sigma_ruleset *rs)
 	}
 	for (i = 0; i < rs->searches.n; i++)
 		free(SIGMA_AT(rs->searches, struct sigma_search, i)->name);
-	for (i = 0; rs->dbs != NULL && i < rs->nslots; i++)
+	for (i = 0; rs->dbs != NULL && i < (rs->ncats + 1) * rs->nslots; i++)
 		hs_free_database(rs->dbs[i]);
 	free(rs->dbs);
 	free(rs->always);
-	free(rs->slot_cats);
 	free(rs->rules.data);
 	free(rs->patterns.data);
 	free(rs->values.data);
@@ -192,11 +190,14 @@ check_patterns(struct mamori_sigma_ruleset *rs)
 	return 0;
 }
 
-/* Builds the database of one slot; a rule whose pattern the compiler
- * refuses is dropped and the database built again without it. */
+/* Builds the database of one slot for events of category set `set`
+ * (rules of that category and of any category; set 0: only the latter).
+ * A rule whose pattern the compiler refuses is dropped and the database
+ * built again without it. */
 static int
-build_slot(struct mamori_sigma_ruleset *rs, uint32_t slot)
+build_slot(struct mamori_sigma_ruleset *rs, size_t set, uint32_t slot)
 {
+	hs_database_t **db = &rs->dbs[set * rs->nslots + slot];
 	const char **exprs = NULL;
 	unsigned *flags = NULL, *ids = NULL;
 	hs_compile_error_t *err = NULL;
@@ -204,7 +205,6 @@ build_slot(struct mamori_sigma_ruleset *rs, uint32_t slot)
 	size_t i;
 	unsigned n;
 	int r = MAMORI_ERR_ALLOC, tries;
-	uint32_t cat = 0, have_cat = 0;
 
 	if ((exprs = calloc(rs->patterns.n + 1, sizeof(*exprs))) == NULL ||
 	    (flags = calloc(rs->patterns.n + 1, sizeof(*flags))) == NULL ||
@@ -212,32 +212,27 @@ build_slot(struct mamori_sigma_ruleset *rs, uint32_t slot)
 		goto out;
 	for (tries = 0; tries <= (int)rs->rules.n; tries++) {
 		n = 0;
-		have_cat = 0;
 		for (i = 0; i < rs->patterns.n; i++) {
 			struct sigma_rule *rule;
 
 			p = SIGMA_AT(rs->patterns, struct sigma_pattern, i);
 			rule = rule_at(rs, p->rule);
 			if (p->kind != SIGMA_PAT_HS || p->slot != slot ||
-			    !rule->info.loaded)
+			    !rule->info.loaded ||
+			    (rule->category != MAMORI_SIGMA_ANY_CATEGORY &&
+			    (set == 0 || rule->category != rs->cats[set - 1])))
 				continue;
 			exprs[n] = p->expr;
 			flags[n] = p->hs_flags;
 			ids[n] = (unsigned)i;
 			n++;
-			if (!have_cat) {
-				cat = rule->category;
-				have_cat = 1;
-			} else if (cat != rule->category)
-				cat = SLOT_CAT_MIXED;
 		}
-		rs->slot_cats[slot] = have_cat ? cat : SLOT_CAT_MIXED;
 		if (n == 0) {
 			r = 0;
 			goto out;
 		}
 		if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL,
-		    &rs->dbs[slot], &err) == HS_SUCCESS) {
+		    db, &err) == HS_SUCCESS) {
 			r = 0;
 			goto out;
 		}
@@ -353,17 +348,35 @@ mamori_sigma_ruleset_compile(struct mamori_sigma_ruleset *rs)
 	rs->nslots = rs->schema.nslots(rs->schema.arg);
 	if (rs->nslots > MAMORI_SIGMA_SLOTS_MAX)
 		return MAMORI_ERR_TOO_LARGE;
-	if ((rs->dbs = calloc(rs->nslots + 1, sizeof(*rs->dbs))) == NULL ||
-	    (rs->slot_cats = calloc(rs->nslots + 1,
-	    sizeof(*rs->slot_cats))) == NULL ||
-	    (rs->always = calloc(rs->rules.n + 1, sizeof(*rs->always))) ==
+	if ((rs->always = calloc(rs->rules.n + 1, sizeof(*rs->always))) ==
 	    NULL)
 		return MAMORI_ERR_ALLOC;
 	if ((r = check_patterns(rs)) != 0)
 		return r;
-	for (slot = 0; slot < rs->nslots; slot++)
-		if ((r = build_slot(rs, slot)) != 0)
-			return r;
+	/* One set of databases per category the rules name, so an event
+	 * is scanned only for the patterns of rules that apply to it. */
+	for (i = 0; i < rs->rules.n; i++) {
+		uint32_t cat = rule_at(rs, i)->category;
+		size_t k;
+
+		if (!rule_at(rs, i)->info.loaded ||
+		    cat == MAMORI_SIGMA_ANY_CATEGORY)
+			continue;
+		for (k = 0; k < rs->ncats && rs->cats[k] != cat; k++)
+			;
+		if (k < rs->ncats)
+			continue;
+		if (rs->ncats >= MAMORI_SIGMA_CATEGORIES_MAX)
+			return MAMORI_ERR_TOO_LARGE;
+		rs->cats[rs->ncats++] = cat;
+	}
+	if ((rs->dbs = calloc((rs->ncats + 1) * rs->nslots + 1,
+	    sizeof(*rs->dbs))) == NULL)
+		return MAMORI_ERR_ALLOC;
+	for (i = 0; i <= rs->ncats; i++)
+		for (slot = 0; slot < rs->nslots; slot++)
+			if ((r = build_slot(rs, i, slot)) != 0)
+				return r;
 	for (i = 0; i < rs->rules.n; i++) {
 		rule = rule_at(rs, i);
 		if (!rule->info.loaded)
@@ -401,7 +414,7 @@ mamori_sigma_matcher_new(const struct mamori_sigma_ruleset *rs,
 		goto out;
 	pcre2_set_match_limit(m->mctx, MAMORI_SIGMA_REGEX_MATCH_LIMIT);
 	pcre2_set_depth_limit(m->mctx, MAMORI_SIGMA_REGEX_MATCH_LIMIT);
-	for (i = 0; i < rs->nslots; i++)
+	for (i = 0; i < (rs->ncats + 1) * rs->nslots; i++)
 		if (rs->dbs[i] != NULL &&
 		    hs_alloc_scratch(rs->dbs[i], &m->scratch) != HS_SUCCESS)
 			goto out;
@@ -624,9 +637,9 @@ mamori_sigma_match(struct mamori_sigma_matcher *m, uint32_t category,
     const uint32_t **rules, size_t *nrules)
 {
 	const struct mamori_sigma_ruleset *rs = m->rs;
+	hs_database_t *const *dbs;
 	const struct sigma_rule *rule;
-	uint32_t cat;
-	size_t i;
+	size_t i, set = 0;
 	int r = 0;
 
 	*rules = m->result;
@@ -634,15 +647,18 @@ mamori_sigma_match(struct mamori_sigma_matcher *m, uint32_t category,
 	m->nresult = 0;
 	m->slots = slots;
 	m->nslots = nslots < rs->nslots ? nslots : rs->nslots;
+	if (category != MAMORI_SIGMA_ANY_CATEGORY)
+		for (i = 0; i < rs->ncats; i++)
+			if (rs->cats[i] == category) {
+				set = i + 1;
+				break;
+			}
+	dbs = rs->dbs + set * rs->nslots;
 	for (i = 0; i < m->nslots; i++) {
-		if (rs->dbs[i] == NULL || !slots[i].present ||
+		if (dbs[i] == NULL || !slots[i].present ||
 		    slots[i].len == 0 || slots[i].value == NULL)
 			continue;
-		cat = rs->slot_cats[i];
-		if (cat != SLOT_CAT_MIXED && cat != MAMORI_SIGMA_ANY_CATEGORY &&
-		    cat != category)
-			continue;
-		if (hs_scan(rs->dbs[i], slots[i].value,
+		if (hs_scan(dbs[i], slots[i].value,
 		    slots[i].len > UINT32_MAX ? UINT32_MAX :
 		    (unsigned)slots[i].len, 0, m->scratch, on_hit, m) !=
 		    HS_SUCCESS) {
