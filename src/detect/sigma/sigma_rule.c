@@ -478,7 +478,7 @@ add_item(struct loader *ld, const char *key, const struct sigma_ynode *v,
 	struct sigma_item item = {0, 0, 0};
 	const char *bar = strchr(key, '|'), *m, *why = "";
 	unsigned mods = 0, bit;
-	uint32_t slot, vidx;
+	uint32_t slot;
 	size_t flen, mlen, i, k;
 	int r;
 
@@ -539,7 +539,6 @@ add_item(struct loader *ld, const char *key, const struct sigma_ynode *v,
 		item.first = (uint32_t)(ld->rs->values.n - 1);
 		item.n = 1;
 	}
-	(void)vidx;
 	return sigma_array_push(&ld->rs->items, &item, item_idx);
 }
 
@@ -575,10 +574,8 @@ static int
 add_keywords(struct loader *ld, const struct sigma_ynode *n)
 {
 	struct sigma_map map = {0, 1};
-	struct sigma_ynode key;
 	int r;
 
-	memset(&key, 0, sizeof(key));
 	if ((r = add_item(ld, "|contains", n, &map.first)) != 0)
 		return r;
 	return sigma_array_push(&ld->rs->maps, &map, NULL);
