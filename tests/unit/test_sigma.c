@@ -360,6 +360,9 @@ test_windash(void **state)
 	    "x \xe2\x80\x94" "enc y"), 1);
 	assert_int_equal(mod("F|windash|contains", "' -enc '", "x enc y"), 0);
 	assert_int_equal(mod("F|contains", "' -enc '", "x /enc y"), 0);
+	/* Only dashes that start an option change. */
+	assert_int_equal(mod("F|windash|contains", "'a-b -c'", "a-b /c"), 1);
+	assert_int_equal(mod("F|windash|contains", "'a-b -c'", "a/b /c"), 0);
 }
 
 static void

@@ -277,8 +277,9 @@ out:
 	return r;
 }
 
-/* windash: "-" or "/" starting an option (after a non-word character)
- * takes each of these in turn, all occurrences the same. */
+/* windash: "-" or "/" starting an option (after a non-word character,
+ * before a word character) takes each of these in turn, all occurrences
+ * the same. */
 static const char *const dashes[] = {"-", "/", "\xe2\x80\x93",
     "\xe2\x80\x94", "\xe2\x80\x95"};
 
@@ -307,7 +308,8 @@ string_value(struct loader *ld, uint32_t slot, unsigned mods,
 		o = 0;
 		for (i = 0; i < len; i++) {
 			if ((mods & M_WINDASH) && (text[i] == '-' ||
-			    text[i] == '/') && (i == 0 || !is_word(text[i - 1]))) {
+			    text[i] == '/') && (i == 0 || !is_word(text[i - 1])) &&
+			    i + 1 < len && is_word(text[i + 1])) {
 				dl = strlen(dashes[v]);
 				memcpy(variant + o, dashes[v], dl);
 				o += dl;
