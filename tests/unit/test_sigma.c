@@ -460,7 +460,7 @@ test_hostile_yaml(void **state)
 		"condition: a}\n",
 	};
 	char *deep, why[MAMORI_SIGMA_REASON_MAX];
-	size_t i;
+	size_t i, k;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -479,6 +479,21 @@ test_hostile_yaml(void **state)
 	memcpy(deep + i, "1]", 3);
 	assert_int_equal(run(deep, why, sizeof(why), NULL), -1);
 	assert_non_null(strstr(why, "nodes"));
+	/* Too many values, and too many patterns made from them. */
+	i = (size_t)snprintf(deep, 100000, RULE_HEAD "  s:\n    F:\n");
+	for (k = 0; k < MAMORI_SIGMA_VALUES_MAX + 1; k++)
+		i += (size_t)snprintf(deep + i, 100000 - i, "      - '-%zu'\n",
+		    k);
+	snprintf(deep + i, 100000 - i, "  condition: s\n");
+	assert_int_equal(run(deep, why, sizeof(why), NULL), -1);
+	assert_non_null(strstr(why, "too many values"));
+	i = (size_t)snprintf(deep, 100000, RULE_HEAD "  s:\n    F|windash:\n");
+	for (k = 0; k < MAMORI_SIGMA_PATTERNS_MAX / 5 + 1; k++)
+		i += (size_t)snprintf(deep + i, 100000 - i, "      - '-%zu'\n",
+		    k);
+	snprintf(deep + i, 100000 - i, "  condition: s\n");
+	assert_int_equal(run(deep, why, sizeof(why), NULL), -1);
+	assert_non_null(strstr(why, "patterns"));
 	free(deep);
 }
 

@@ -41,7 +41,10 @@
 #define MAMORI_SIGMA_FILE_MAX (256 * 1024)    /* bytes of one rule file */
 #define MAMORI_SIGMA_YAML_DEPTH_MAX 16        /* nesting of YAML nodes */
 #define MAMORI_SIGMA_YAML_NODES_MAX 20000     /* YAML nodes of one file */
-#define MAMORI_SIGMA_VALUES_MAX 4096          /* values of one rule */
+#define MAMORI_SIGMA_VALUES_MAX 1024          /* values of one rule */
+#define MAMORI_SIGMA_PATTERNS_MAX 2048        /* patterns of one rule
+                                                 (windash, base64offset
+                                                 make several a value) */
 #define MAMORI_SIGMA_PATTERN_MAX 4096         /* bytes of one value */
 #define MAMORI_SIGMA_SEARCHES_MAX 256         /* search identifiers/rule */
 #define MAMORI_SIGMA_CONDITION_MAX 4096       /* bytes of a condition */

@@ -108,6 +108,7 @@ struct loader {
 	struct sigma_rule *rule;
 	uint32_t rule_idx;
 	size_t nvalues;
+	size_t npatterns;
 	char *reason;
 	size_t reasonlen;
 };
@@ -143,6 +144,11 @@ push_pattern(struct loader *ld, struct sigma_pattern *p, uint32_t *first,
 	int r;
 
 	p->rule = ld->rule_idx;
+	if (++ld->npatterns > MAMORI_SIGMA_PATTERNS_MAX) {
+		pattern_clear(p);
+		return unsupported(ld, MAMORI_ERR_TOO_LARGE, "more than %d "
+		    "patterns", MAMORI_SIGMA_PATTERNS_MAX);
+	}
 	if ((r = sigma_array_push(&ld->rs->patterns, p, &idx)) != 0) {
 		pattern_clear(p);
 		return r;
