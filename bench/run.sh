@@ -60,6 +60,10 @@ echo "== event spool write rate"
 
 echo "== vulnerable packages: 1,000 hosts (this host's packages, varied) x 10,000 advisories"
 "$bin/bench/vuln-bench" --hosts 1000 --advisories 10000
+echo "== Sigma matching: every SigmaHQ Linux rule in the mapped categories, one core"
+corpora=${MAMORI_CORPORA:-../shared/corpora}
+"$bin/bench/sigma-bench" --rules "$corpora/sigma/rules/linux" \
+  "$corpora/sigma/rules-threat-hunting/linux" --seconds 10
 
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent

@@ -165,6 +165,31 @@ static const struct cli_command commands[] = {
 	    "  --json                 one JSON object per finding, one a line\n"
 	    "  --verbose              list every skipped entry on stderr",
 	    NULL},
+	{"sigma scan", cmd_sigma_scan,
+	    "--rules PATH... --events FILE [--json]",
+	    "Match Sigma rules against a file of exported events.\n"
+	    "\n"
+	    "Runs on this machine; no server is needed.  Each line of FILE is\n"
+	    "one flat JSON object whose keys are the rules' field names\n"
+	    "(Image, CommandLine, ...).  Prints each match: the event's line,\n"
+	    "the rule's level, id and title; then counts on stderr.  Rules\n"
+	    "that cannot be loaded and bad lines are listed with the reason.\n"
+	    "\n"
+	    "  --rules PATH...  rule files, or directories searched for .yml\n"
+	    "                   and .yaml files; may be repeated\n"
+	    "  --events FILE    the JSON-lines file of events\n"
+	    "  --json           one JSON object per match",
+	    NULL},
+	{"sigma check", cmd_sigma_check, "--rules PATH... [--ingest] [--json]",
+	    "List Sigma rules: loaded, or unsupported and why.\n"
+	    "\n"
+	    "  --rules PATH...  rule files or directories; may be repeated\n"
+	    "  --ingest         check against the server's field mapping\n"
+	    "                   (process_creation, file_event,\n"
+	    "                   network_connection) instead of the offline\n"
+	    "                   scan's\n"
+	    "  --json           print the result as JSON",
+	    NULL},
 	{"help", cmd_help, "[COMMAND]",
 	    "Show the commands, or one command's help.",
 	    NULL},
