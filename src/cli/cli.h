@@ -87,5 +87,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inventory(struct cli_ctx *ctx, int argc, char **argv);
 void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_scan(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

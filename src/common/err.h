@@ -35,7 +35,10 @@
 	X(CLOSED, -22, "connection closed")                                \
 	X(TIMEOUT, -23, "timed out")                                       \
 	X(PROTOCOL, -24, "protocol violation")                             \
-	X(CHECKSUM, -25, "checksum mismatch")
+	X(CHECKSUM, -25, "checksum mismatch")                              \
+	X(YARA_COMPILE, -45, "YARA rules do not compile")                  \
+	X(YARA_SCAN, -46, "YARA scan failed")                              \
+	X(NOT_REGULAR, -47, "not a regular file")
 
 enum mamori_err {
 	MAMORI_OK = 0,
