@@ -49,18 +49,29 @@ struct scan_ctx {
 	int alloc_failed;
 };
 
-/* Copies the (capped) string matches of rule into m. */
+/*
+ * Copies the (capped) string matches of rule into m.  libyara keeps its
+ * YR_MATCH records in a notebook allocator that does not align them, so
+ * each is copied into an aligned local before any field is read (reading
+ * them in place, as yr_string_matches_foreach does, is undefined
+ * behaviour that UBSan reports).
+ */
 static int
 copy_strings(YR_SCAN_CONTEXT *context, const YR_RULE *rule,
     struct mamori_yara_match *m)
 {
 	const YR_STRING *string;
-	const YR_MATCH *match;
+	const YR_MATCH *at;
+	YR_MATCH match;
 
 	yr_rule_strings_foreach(rule, string) {
-		yr_string_matches_foreach(context, string, match) {
+		for (at = context->matches[string->idx].head; at != NULL;
+		    at = match.next) {
 			struct mamori_yara_string_match *s;
 
+			memcpy(&match, at, sizeof(match));
+			if (match.is_private)
+				continue;
 			if (m->nstrings >= MAMORI_YARA_STRINGS_MAX) {
 				m->strings_dropped++;
 				continue;
@@ -74,9 +85,9 @@ copy_strings(YR_SCAN_CONTEXT *context, const YR_RULE *rule,
 			    string->identifier, strlen(string->identifier)))
 			    == NULL)
 				return MAMORI_ERR_ALLOC;
-			s->offset = (uint64_t)(match->base + match->offset);
-			s->length = match->match_length > 0 ?
-			    (uint32_t)match->match_length : 0;
+			s->offset = (uint64_t)(match.base + match.offset);
+			s->length = match.match_length > 0 ?
+			    (uint32_t)match.match_length : 0;
 			m->nstrings++;
 		}
 	}
