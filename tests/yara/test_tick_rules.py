@@ -85,6 +85,15 @@ def main():
         for rule in names:
             check(rule in covered, "rule %s is matched by a sample" % rule)
 
+        # The agent's default, fast mode, finds the same rules.
+        rc, out, err = run(["yara", "scan", "--json", "--rules", RULES, tmp])
+        fast = sorted((os.path.basename(m["path"]), m["rule"])
+                      for m in json.loads(out)["matches"])
+        full = sorted((os.path.basename(m["path"]), m["rule"])
+                      for m in res["matches"])
+        check(rc == 0 and fast == full,
+              "fast mode matches the same %d (file, rule) pairs" % len(full))
+
         # The size cap: the >10 MB ABK samples are skipped under 8 MiB.
         rc, out, err = run(["yara", "scan", "--json", "--rules", RULES,
                             "--max-size", "8", tmp])

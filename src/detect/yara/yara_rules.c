@@ -13,7 +13,6 @@
  */
 #include "yara_internal.h"
 
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,7 +302,7 @@ meta_value(const YR_META *meta)
 
 	switch (meta->type) {
 	case META_TYPE_INTEGER:
-		snprintf(num, sizeof(num), "%" PRId64, meta->integer);
+		snprintf(num, sizeof(num), "%lld", (long long)meta->integer);
 		return mamori_memdup_str(num, strlen(num));
 	case META_TYPE_BOOLEAN:
 		return mamori_memdup_str(meta->integer ? "true" : "false",
