@@ -316,6 +316,24 @@ test_scan_caps_strings(void **state)
 	mamori_yara_rules_free(rules);
 }
 
+static void
+test_scan_timeout(void **state)
+{
+	mamori_yara_rules_t *rules = compile_one(
+	    "rule slow { condition: for any i in (0..0x7fffffffffffffff) : "
+	    "( i == -1 ) }\n");
+	struct mamori_yara_scan_options opts = {0, 1, 0};
+	struct mamori_yara_result res;
+	uint64_t t0 = mamori_monotonic_ms();
+
+	(void)state;
+	assert_int_equal(mamori_yara_scan_mem(rules, "abc", 3, &opts, &res),
+	    MAMORI_ERR_TIMEOUT);
+	assert_int_equal(res.n, 0);
+	assert_true(mamori_monotonic_ms() - t0 < 10000);
+	mamori_yara_rules_free(rules);
+}
+
 /* A temporary directory holding the test's files. */
 static void
 make_dir(char *dir, size_t len)
@@ -443,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_rule_metadata),
 		cmocka_unit_test(test_scan_buffer),
 		cmocka_unit_test(test_scan_caps_strings),
+		cmocka_unit_test(test_scan_timeout),
 		cmocka_unit_test(test_scan_file_and_refusals),
 		cmocka_unit_test(test_init_is_counted),
 	};
