@@ -160,6 +160,9 @@ void mamori_yara_result_free(struct mamori_yara_result *res);
 /*
  * Scans len bytes at data (borrowed) with rules into *res (zeroed first;
  * the caller frees it with mamori_yara_result_free whatever the return).
+ * data must be ordinary memory, not a mapping of a file that may shrink:
+ * libyara's fault catching is off (it installs process-wide signal
+ * handlers), so a fault while reading data ends the process.
  * opts may be NULL for the defaults.  Returns 0, MAMORI_ERR_TIMEOUT when
  * the scan ran past the timeout, MAMORI_ERR_TOO_LARGE when len exceeds the
  * file cap, MAMORI_ERR_YARA_SCAN for another libyara failure,

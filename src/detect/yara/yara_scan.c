@@ -131,7 +131,11 @@ resolve_options(const struct mamori_yara_scan_options *opts,
 {
 	*file_max = MAMORI_YARA_FILE_MAX_DEFAULT;
 	*timeout = MAMORI_YARA_TIMEOUT_DEFAULT;
-	*flags = SCAN_FLAGS_REPORT_RULES_MATCHING | SCAN_FLAGS_FAST_MODE;
+	/* NO_TRYCATCH: libyara's try/catch installs process-wide SIGSEGV and
+	 * SIGBUS handlers around each scan to survive a mapped file shrinking;
+	 * we scan only memory we own, where a fault is a bug to crash on. */
+	*flags = SCAN_FLAGS_REPORT_RULES_MATCHING | SCAN_FLAGS_FAST_MODE |
+	    SCAN_FLAGS_NO_TRYCATCH;
 	if (opts == NULL)
 		return;
 	if (opts->file_max > 0)
