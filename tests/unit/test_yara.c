@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,60 @@ test_scan_timeout(void **state)
 	mamori_yara_rules_free(rules);
 }
 
+#define THREADS 4
+#define THREAD_SCANS 50
+
+struct thread_arg {
+	const mamori_yara_rules_t *rules;
+	int ok;
+};
+
+static void *
+scan_thread(void *p)
+{
+	struct thread_arg *a = p;
+	struct mamori_yara_result res;
+	char buf[512];
+	int i;
+
+	memset(buf, '-', sizeof(buf));
+	memcpy(buf + 300, "ALPHA-MARKER", 12);
+	for (i = 0; i < THREAD_SCANS; i++) {
+		if (mamori_yara_scan_mem(a->rules, buf, sizeof(buf), NULL,
+		    &res) != 0 || res.n != 1 || res.matches[0].nstrings != 1 ||
+		    res.matches[0].strings[0].offset != 300) {
+			mamori_yara_result_free(&res);
+			return NULL;
+		}
+		mamori_yara_result_free(&res);
+	}
+	a->ok = 1;
+	return NULL;
+}
+
+/* One rule set, scanned from several threads at once. */
+static void
+test_scan_threads(void **state)
+{
+	mamori_yara_rules_t *rules = compile_one(good_rules);
+	struct thread_arg args[THREADS];
+	pthread_t t[THREADS];
+	int i;
+
+	(void)state;
+	for (i = 0; i < THREADS; i++) {
+		args[i].rules = rules;
+		args[i].ok = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, scan_thread,
+		    &args[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_true(args[i].ok);
+	}
+	mamori_yara_rules_free(rules);
+}
+
 /* A temporary directory holding the test's files. */
 static void
 make_dir(char *dir, size_t len)
@@ -462,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_scan_buffer),
 		cmocka_unit_test(test_scan_caps_strings),
 		cmocka_unit_test(test_scan_timeout),
+		cmocka_unit_test(test_scan_threads),
 		cmocka_unit_test(test_scan_file_and_refusals),
 		cmocka_unit_test(test_init_is_counted),
 	};
