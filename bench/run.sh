@@ -112,3 +112,11 @@ c0, c1, hz, rss, hwm = map(int, sys.argv[1:])
 print("agent under load: RSS %d KiB (peak %d KiB), CPU %.2f%% of one core over 60 s"
       % (rss, hwm, 100.0 * (c1 - c0) / hz / 60))
 PY
+
+echo "== YARA: the JPCERT/CC Tick rules over the executables in /usr/bin"
+if [ -f ../shared/corpora/yara/jpcert-tick.yara ]; then
+  "$bin/bench/yara-bench" --rules ../shared/corpora/yara/jpcert-tick.yara \
+    --dir /usr/bin --passes 3
+else
+  echo "   skipped: ../shared/corpora/yara/jpcert-tick.yara not found"
+fi

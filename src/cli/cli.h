@@ -92,5 +92,7 @@ int cmd_intel_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_intel_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sigma_scan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sigma_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_scan(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -190,6 +190,33 @@ static const struct cli_command commands[] = {
 	    "                   scan's\n"
 	    "  --json           print the result as JSON",
 	    NULL},
+	{"yara check", cmd_yara_check, "FILE... [--json]",
+	    "Compile YARA rule files and list their rules.\n"
+	    "\n"
+	    "Each file is compiled alone, then all together (as a policy carries\n"
+	    "them).  Errors are printed as FILE:LINE: error: MESSAGE and the\n"
+	    "command exits 1.  `include` is refused: a rule file must stand\n"
+	    "alone.  Needs no server.\n"
+	    "\n"
+	    "  --json   print files, rules (tags, meta) and errors as JSON",
+	    NULL},
+	{"yara scan", cmd_yara_scan,
+	    "--rules FILE [--rules FILE...] PATH... [--max-size MIB] "
+	    "[--timeout S] [--all-matches] [--json]",
+	    "Scan files and directories with YARA rules.\n"
+	    "\n"
+	    "Directories are walked recursively without following symbolic\n"
+	    "links; only regular files are scanned.  The same code and limits\n"
+	    "as the agent's scans.  Needs no server.  Exits 1 when a file could\n"
+	    "not be read or scanned in time, 0 otherwise (matches or not).\n"
+	    "\n"
+	    "  --rules FILE     a rule file (repeat for more)\n"
+	    "  --max-size MIB   skip files larger than this (default 64)\n"
+	    "  --timeout S      seconds one file may take (default 30)\n"
+	    "  --all-matches    report every occurrence of each string, not\n"
+	    "                   only the first (slower)\n"
+	    "  --json           matches with strings and offsets, as JSON",
+	    NULL},
 	{"help", cmd_help, "[COMMAND]",
 	    "Show the commands, or one command's help.",
 	    NULL},

@@ -40,7 +40,10 @@
 	X(BAD_ADVISORY, -36, "malformed advisory")                         \
 	X(STIX_SYNTAX, -40, "STIX pattern syntax error")                   \
 	X(STIX_UNSUPPORTED, -41, "STIX pattern not matchable by mamori")   \
-	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")
+	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")                        \
+	X(YARA_COMPILE, -45, "YARA rules do not compile")                  \
+	X(YARA_SCAN, -46, "YARA scan failed")                              \
+	X(NOT_REGULAR, -47, "not a regular file")
 
 enum mamori_err {
 	MAMORI_OK = 0,

@@ -1,0 +1,3 @@
+rule broken {
+  strings: $a = "x
+  condition: $a
