@@ -35,7 +35,9 @@
 	X(CLOSED, -22, "connection closed")                                \
 	X(TIMEOUT, -23, "timed out")                                       \
 	X(PROTOCOL, -24, "protocol violation")                             \
-	X(CHECKSUM, -25, "checksum mismatch")
+	X(CHECKSUM, -25, "checksum mismatch")                              \
+	X(REFUSED, -55, "refused by the fleet policy")                     \
+	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")
 
 enum mamori_err {
 	MAMORI_OK = 0,
