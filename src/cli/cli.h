@@ -87,5 +87,12 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inventory(struct cli_ctx *ctx, int argc, char **argv);
 void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_sign(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_task_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_task_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sign(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

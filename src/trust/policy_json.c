@@ -296,11 +296,8 @@ build_group(json_t *g, size_t i, struct built *bt, char *why, size_t why_len)
 		if (!json_is_string(v) || (type = mamori_task_type_from_name(
 		    json_string_value(v))) == 0) {
 			why_set(why, why_len, "group %.64s: accept[%zu] is not "
-			    "a task type (query, read_file, hash_path, "
-			    "yara_scan, run_command, run_script, "
-			    "package_install, package_remove, usb_block, "
-			    "usb_allow, kill_process, isolate_host, "
-			    "release_host)", name, j);
+			    "a task type (mamori task create --help lists "
+			    "them)", name, j);
 			return MAMORI_ERR_INVALID;
 		}
 		pg->accepted_types[j] = (Mamori__TaskType)type;
