@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "trust_fixture.h"
+#include "../fuzz/trust_fleet.h"
 
 #define READ_FILE MAMORI__TASK_TYPE__TASK_TYPE_READ_FILE
 #define QUERY MAMORI__TASK_TYPE__TASK_TYPE_QUERY
@@ -663,6 +664,57 @@ test_type_classes(void **ctx)
 	    "QUORUM");
 }
 
+/* The fuzz seeds (tests/fuzz/corpus/signed_task, written by
+ * gen_trust_corpus) reach the decisions they are named for, so the fuzzer
+ * starts past the signature checks. */
+static void
+test_fuzz_seeds(void **ctx)
+{
+	static const struct {
+		const char *name;
+		enum mamori_decision_reason reason;
+	} seeds[] = {
+		{"query_unsigned", MAMORI_DECISION_ACCEPTED},
+		{"read_file_alice", MAMORI_DECISION_ACCEPTED},
+		{"read_file_group", MAMORI_DECISION_ACCEPTED},
+		{"run_command_quorum", MAMORI_DECISION_ACCEPTED},
+		{"run_command_one", MAMORI_DECISION_QUORUM},
+		{"read_file_unsigned", MAMORI_DECISION_NO_SIGNATURE},
+		{"read_file_mallory", MAMORI_DECISION_UNKNOWN_SIGNER},
+		{"read_file_other_agent", MAMORI_DECISION_NOT_TARGETED},
+		{"read_file_expired", MAMORI_DECISION_EXPIRED},
+		{"read_file_future", MAMORI_DECISION_NOT_YET_VALID},
+		{"kill_process_signed", MAMORI_DECISION_TYPE_NOT_ALLOWED},
+	};
+	struct state *s = *ctx;
+	struct mamori_policy *p = NULL;
+	struct mamori_decision d;
+	struct mamori_buf sp;
+	char path[512];
+	uint8_t fp[32];
+	size_t i;
+
+	mamori_buf_init(&sp, MAMORI_POLICY_MAX_BYTES);
+	snprintf(path, sizeof(path), "%s/../../fuzz/corpus/signed_policy/v1",
+	    FIXTURES);
+	assert_int_equal(mamori_buf_read_file(&sp, path), 0);
+	tf_owner_fp(fp);
+	assert_int_equal(mamori_policy_verify(sp.data, sp.len, fp, 0, &p, &d),
+	    0);
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		snprintf(path, sizeof(path),
+		    "%s/../../fuzz/corpus/signed_task/%s", FIXTURES,
+		    seeds[i].name);
+		assert_int_equal(mamori_buf_read_file(&s->task, path), 0);
+		if (verify_as(s, p, TF_AGENT, TF_NOW) != seeds[i].reason)
+			fail_msg("seed %s: %s", seeds[i].name,
+			    mamori_decision_name(verify_as(s, p, TF_AGENT,
+			    TF_NOW)));
+	}
+	mamori_policy_free(p);
+	mamori_buf_free(&sp);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -689,6 +741,7 @@ main(void)
 		T(test_no_policy),
 		T(test_context_separation),
 		T(test_type_classes),
+		T(test_fuzz_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
