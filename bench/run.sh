@@ -55,6 +55,9 @@ done
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"
 
+echo "== signed task verification (1 signature; 2 of 3; replay set on disk)"
+"$bin/bench/task-bench" --count 20000
+
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent
 tok=$("$bin/src/cli/mamori" --home "$home" token create | tail -n 1)

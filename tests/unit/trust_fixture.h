@@ -168,7 +168,8 @@ struct fx_task_opts {
 	const char *agent;    /* target agent, or NULL */
 	const char *group;    /* target group, or NULL */
 	uint64_t not_before, not_after;
-	uint8_t id_byte;      /* task id: 16 times this byte */
+	uint8_t id_byte;      /* task id: 16 times this byte... */
+	const uint8_t *id;    /* ...unless this 16-byte id is given */
 	int unchecked;        /* skip mamori_task_body_check */
 	const uint8_t *extra; /* bytes appended to the body (unchecked) */
 	size_t extra_len;
@@ -201,6 +202,8 @@ fx_task(const struct fx_task_opts *o, struct mamori_buf *out)
 	char why[256];
 
 	memset(id, o->id_byte, sizeof(id));
+	if (o->id != NULL)
+		memcpy(id, o->id, sizeof(id));
 	b.format_version = MAMORI_TASK_FORMAT;
 	b.task_id.data = id;
 	b.task_id.len = sizeof(id);
