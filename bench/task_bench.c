@@ -146,7 +146,8 @@ main(int argc, char **argv)
 	char dir[] = "/tmp/mamori-task-bench.XXXXXX", path[64];
 
 	if (argc == 3 && strcmp(argv[1], "--count") == 0) {
-		if (mamori_parse_u64(argv[2], 1, BENCH_MAX_COUNT, &count) != 0) {
+		if (mamori_parse_u64(argv[2], 1, BENCH_MAX_COUNT,
+		    &count) != 0) {
 			fprintf(stderr, "task-bench: --count must be 1 to %d\n",
 			    BENCH_MAX_COUNT);
 			return 2;

@@ -305,8 +305,8 @@ cmd_task_create(struct cli_ctx *ctx, int argc, char **argv)
 		break;
 	case MAMORI__TASK_TYPE__TASK_TYPE_RUN_COMMAND:
 		if (a.cmd_argc == 0) {
-			r = cli_usage_error(ctx, "run_command needs the command "
-			    "after --, e.g. -- /usr/bin/uptime");
+			r = cli_usage_error(ctx, "run_command needs the "
+			    "command after --, e.g. -- /usr/bin/uptime");
 			goto out;
 		}
 		rc.n_argv = (size_t)a.cmd_argc;

@@ -92,8 +92,8 @@ mamori_policy_body_check(const Mamori__PolicyBody *b, char *why,
 		}
 		if (a->name[0] != '\0' &&
 		    !name_ok(a->name, MAMORI_POLICY_NAME_MAX)) {
-			why_set(why, why_len, "admin %s: name must be printable "
-			    "ASCII, at most %d bytes", a->id,
+			why_set(why, why_len, "admin %s: name must be "
+			    "printable ASCII, at most %d bytes", a->id,
 			    MAMORI_POLICY_NAME_MAX);
 			return MAMORI_ERR_INVALID;
 		}
@@ -171,8 +171,8 @@ mamori_policy_body_check(const Mamori__PolicyBody *b, char *why,
 	}
 	if (b->n_admins > 0 && (b->quorum_collect > b->n_admins ||
 	    b->quorum_change > b->n_admins)) {
-		why_set(why, why_len, "a quorum (collect %u, change %u) exceeds "
-		    "the number of admins (%zu)", b->quorum_collect,
+		why_set(why, why_len, "a quorum (collect %u, change %u) "
+		    "exceeds the number of admins (%zu)", b->quorum_collect,
 		    b->quorum_change, b->n_admins);
 		return MAMORI_ERR_INVALID;
 	}
@@ -202,8 +202,8 @@ mamori_policy_free(struct mamori_policy *p)
 }
 
 int
-mamori_trust_decode_canonical(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-    size_t len, size_t budget, ProtobufCMessage **out)
+mamori_trust_decode_canonical(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *data, size_t len, size_t budget, ProtobufCMessage **out)
 {
 	ProtobufCMessage *m = NULL;
 	uint8_t *again = NULL;
@@ -259,8 +259,8 @@ policy_open(const uint8_t *data, size_t len,
 		    MAMORI_POLICY_MAX_BYTES);
 		goto out;
 	}
-	if (mamori_trust_decode_canonical(&mamori__signed_policy__descriptor, data, len,
-	    MAMORI_POLICY_DECODE_BUDGET, &m) != 0) {
+	if (mamori_trust_decode_canonical(&mamori__signed_policy__descriptor,
+	    data, len, MAMORI_POLICY_DECODE_BUDGET, &m) != 0) {
 		mamori_decision_set(d, MAMORI_DECISION_MALFORMED,
 		    "signed policy does not decode");
 		goto out;
@@ -304,8 +304,9 @@ policy_open(const uint8_t *data, size_t len,
 		goto out;
 	}
 	memcpy(p->owner_fp, fp, sizeof(fp));
-	if (mamori_trust_decode_canonical(&mamori__policy_body__descriptor, sp->body.data,
-	    sp->body.len, MAMORI_POLICY_DECODE_BUDGET, &m) != 0) {
+	if (mamori_trust_decode_canonical(&mamori__policy_body__descriptor,
+	    sp->body.data, sp->body.len, MAMORI_POLICY_DECODE_BUDGET,
+	    &m) != 0) {
 		mamori_decision_set(d, MAMORI_DECISION_MALFORMED,
 		    "policy body does not decode");
 		goto out;
@@ -411,8 +412,9 @@ mamori_policy_sign(const uint8_t *body, size_t body_len, EVP_PKEY *owner,
 		why_set(why, why_len, "the owner key is not an Ed25519 key");
 		goto out;
 	}
-	if ((r = mamori_trust_decode_canonical(&mamori__policy_body__descriptor, body,
-	    body_len, MAMORI_POLICY_DECODE_BUDGET, &m)) != 0) {
+	if ((r = mamori_trust_decode_canonical(
+	    &mamori__policy_body__descriptor, body, body_len,
+	    MAMORI_POLICY_DECODE_BUDGET, &m)) != 0) {
 		why_set(why, why_len, "policy body does not decode: %s",
 		    mamori_strerror(r));
 		goto out;

@@ -113,8 +113,12 @@ task(const char *name, int type, const char *agent, const char *group,
 	case MAMORI__TASK_BODY__PARAMS_KILL_PROCESS:
 		b.kill_process = &kp;
 		break;
-	case MAMORI__TASK_BODY__PARAMS_ISOLATE_HOST: b.isolate_host = &hi; break;
-	case MAMORI__TASK_BODY__PARAMS_RELEASE_HOST: b.release_host = &hi; break;
+	case MAMORI__TASK_BODY__PARAMS_ISOLATE_HOST:
+		b.isolate_host = &hi;
+		break;
+	case MAMORI__TASK_BODY__PARAMS_RELEASE_HOST:
+		b.release_host = &hi;
+		break;
 	default: abort();
 	}
 	if (agent != NULL) {
