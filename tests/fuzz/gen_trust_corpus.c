@@ -1,6 +1,7 @@
 /*
- * gen_trust_corpus.c - writes the seed corpora of fuzz_signed_task and
- * fuzz_signed_policy, signed with the fixed keys of trust_fleet.h:
+ * gen_trust_corpus.c - writes the seed corpora of fuzz_signed_task,
+ * fuzz_signed_policy (signed with the fixed keys of trust_fleet.h) and
+ * fuzz_seen_set:
  *
  *   gen_trust_corpus tests/fuzz/corpus
  *
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "trust_fleet.h"
@@ -191,5 +193,33 @@ main(int argc, char **argv)
 	tf_signed_policy(7, &p);
 	write_seed("signed_policy", "v7", &p);
 	mamori_buf_free(&p);
+	{
+		struct mamori_seen_set *seen = NULL;
+		uint8_t id[MAMORI_SEEN_ID_LEN];
+		char path[1024];
+		int i;
+
+		snprintf(path, sizeof(path), "%s/seen_set/three", corpus_dir);
+		unlink(path);
+		if (mamori_seen_open(path, TF_NOW, &seen) != 0)
+			abort();
+		for (i = 0; i < 3; i++) {
+			memset(id, 0x30 + i, sizeof(id));
+			if (mamori_seen_add(seen, id, TF_NOW + 60 * (uint64_t)i,
+			    TF_NOW) != 0)
+				abort();
+		}
+		mamori_seen_free(seen);
+		snprintf(path, sizeof(path), "%s/seen_set/stale", corpus_dir);
+		unlink(path);
+		if (mamori_seen_open(path, TF_NOW, &seen) != 0)
+			abort();
+		memset(id, 0x41, sizeof(id));
+		/* One entry long past its window, kept until the next add. */
+		if (mamori_seen_add(seen, id, 1, TF_NOW) != 0 ||
+		    mamori_seen_add(seen, id, 1, TF_NOW) != MAMORI_ERR_EXISTS)
+			abort();
+		mamori_seen_free(seen);
+	}
 	return 0;
 }
