@@ -460,7 +460,7 @@ cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	uint8_t raw[MAMORI_ED25519_PUB_LEN], raw2[MAMORI_ED25519_PUB_LEN];
 	char pub[PATH_MAX], file_id[MAMORI_ADMIN_ID_MAX + 1];
-	char why[TASK_WHY_MAX], safe[CLI_MSG_MAX / 2], idhex[33];
+	char why[TASK_WHY_MAX], safe[CLI_MSG_MAX / 2], idhex[33], until[32];
 	int r, e, have_pub = 0;
 
 	mamori_buf_init(&in, MAMORI_TASK_MAX_BYTES);
@@ -482,8 +482,13 @@ cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		have_pub = 1;
-		if (id == NULL)
-			id = file_id;
+		if (id != NULL && strcmp(id, file_id) != 0) {
+			r = cli_usage_error(ctx, "%s names the admin '%s', not "
+			    "the --id given", cli_safe(pub, safe, sizeof(safe)),
+			    file_id);
+			goto out;
+		}
+		id = file_id;
 	}
 	if (id == NULL) {
 		r = cli_usage_error(ctx, "no %s beside the key to take the "
@@ -524,7 +529,12 @@ cmd_sign(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	mamori_hex(t->body->task_id.data, MAMORI_TASK_ID_LEN, idhex);
-	printf("Task %s signed by %s (%zu signature%s)\n", idhex, id,
+	/* Say what was signed, so a wrong file is noticed at once; the
+	 * details are in `mamori task show`. */
+	printf("Task %s (%s, %s, valid until %s) signed by %s (%zu "
+	    "signature%s)\n", idhex, mamori_task_type_name((int)t->body->type),
+	    mamori_task_class_name(t->task_class),
+	    mamori_time_str(t->body->not_after, until), id,
 	    t->signed_task->n_signatures + 1,
 	    t->signed_task->n_signatures == 0 ? "" : "s");
 	r = fflush(stdout) == 0 ? CLI_EXIT_OK :
