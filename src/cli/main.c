@@ -213,7 +213,8 @@ static const struct cli_command commands[] = {
 	    "second signature by the same admin is refused.\n"
 	    "\n"
 	    "  --key FILE              your private key (from key create)\n"
-	    "  --id NAME               your admin id in the policy\n"
+	    "  --id NAME               your admin id in the policy, when there\n"
+	    "                          is no ADMIN.key.pub (else it must match)\n"
 	    "  --passphrase-file FILE  read the passphrase from FILE's first line",
 	    NULL},
 	{"help", cmd_help, "[COMMAND]",
