@@ -64,6 +64,8 @@ echo "== Sigma matching: every SigmaHQ Linux rule in the mapped categories, one 
 corpora=${MAMORI_CORPORA:-../shared/corpora}
 "$bin/bench/sigma-bench" --rules "$corpora/sigma/rules/linux" \
   "$corpora/sigma/rules-threat-hunting/linux" --seconds 10
+echo "== signed task verification (1 signature; 2 of 3; replay set on disk)"
+"$bin/bench/task-bench" --count 20000
 
 echo "== agent idle cost (60 s connected, this host's real inventory)"
 start_server agent

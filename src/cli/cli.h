@@ -94,5 +94,12 @@ int cmd_sigma_scan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sigma_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_yara_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_yara_scan(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_key_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_sign(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_task_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_task_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sign(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

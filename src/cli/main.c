@@ -217,6 +217,102 @@ static const struct cli_command commands[] = {
 	    "                   only the first (slower)\n"
 	    "  --json           matches with strings and offsets, as JSON",
 	    NULL},
+	{"key create", cmd_key_create,
+	    "--out FILE [--id NAME] [--passphrase-file FILE] [--json]",
+	    "Create an administrator's signing key.\n"
+	    "\n"
+	    "The private key is written to FILE encrypted under a passphrase\n"
+	    "(scrypt), mode 0600, and the public key to FILE.pub with its id.\n"
+	    "Neither file is ever overwritten.  The passphrase comes from\n"
+	    "--passphrase-file, else $MAMORI_PASSPHRASE, else the terminal\n"
+	    "(asked twice).\n"
+	    "\n"
+	    "  --out FILE              where to write the private key\n"
+	    "  --id NAME               the admin id tasks name (default: FILE's\n"
+	    "                          name without .key)\n"
+	    "  --passphrase-file FILE  read the passphrase from FILE's first line\n"
+	    "  --json                  print the result as JSON",
+	    NULL},
+	{"key show", cmd_key_show, "FILE.pub [--json]",
+	    "Show a public key: its id and fingerprint.\n"
+	    "\n"
+	    "FILE.pub is a file from key create, or a PEM public key such as\n"
+	    "HOME/keys/owner.pub.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"policy sign", cmd_policy_sign,
+	    "POLICY.json --out FILE [--owner-key FILE] [--passphrase-file FILE] "
+	    "[--json]",
+	    "Sign a fleet policy with the owner key.\n"
+	    "\n"
+	    "POLICY.json names the admins (id and public key or .pub file), the\n"
+	    "groups (agents and the task types they accept), the quorums and\n"
+	    "the version, which must grow with every new policy:\n"
+	    "\n"
+	    "  {\"version\": 1, \"observe_from_server\": true,\n"
+	    "   \"quorum\": {\"collect\": 1, \"change\": 2},\n"
+	    "   \"admins\": [{\"id\": \"alice\", \"public_key_file\": "
+	    "\"alice.key.pub\"}],\n"
+	    "   \"groups\": [{\"name\": \"web\", \"agents\": [\"ID\"],\n"
+	    "               \"accept\": [\"query\", \"read_file\"]}]}\n"
+	    "\n"
+	    "  --out FILE              where to write the signed policy\n"
+	    "  --owner-key FILE        the owner key (default HOME/keys/owner.key)\n"
+	    "  --passphrase-file FILE  its passphrase, if it is encrypted\n"
+	    "  --json                  print the result as JSON",
+	    NULL},
+	{"policy show", cmd_policy_show, "FILE [--json]",
+	    "Show a signed fleet policy.\n"
+	    "\n"
+	    "The signature is checked against the owner key inside the file:\n"
+	    "compare its fingerprint with the owner key your agents pinned.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"task create", cmd_task_create,
+	    "--type T --target LIST --out FILE [--valid DURATION] "
+	    "[--not-before TIME] [--created-by NAME] [PARAMETERS] [-- COMMAND]",
+	    "Write a new, unsigned task.\n"
+	    "\n"
+	    "Types and their parameters:\n"
+	    "  query            --sql SQL                     (observe)\n"
+	    "  read_file        --path PATH [--limit BYTES]   (collect)\n"
+	    "  hash_path        --path PATH                   (collect)\n"
+	    "  yara_scan        --path PATH                   (collect)\n"
+	    "  run_command      [--timeout D] [--limit BYTES] -- ARGV...\n"
+	    "  run_script       --interpreter PATH --script FILE\n"
+	    "  package_install  --package NAME\n"
+	    "  package_remove   --package NAME\n"
+	    "  usb_block        --device VVVV:PPPP [--serial S]\n"
+	    "  usb_allow        --device VVVV:PPPP [--serial S]\n"
+	    "  kill_process     --pid PID\n"
+	    "  isolate_host, release_host\n"
+	    "\n"
+	    "  --target LIST       agent:ID and group:NAME, comma-separated\n"
+	    "  --valid DURATION    how long it may run: 90m, 2h (default 1h,\n"
+	    "                      at most 24h)\n"
+	    "  --not-before TIME   +DURATION or 2026-11-28T10:15:00Z (default now)\n"
+	    "  --created-by NAME   shown to people (default $USER)\n"
+	    "  --out FILE          where to write it (never overwritten)",
+	    NULL},
+	{"task show", cmd_task_show, "FILE [--json]",
+	    "Show a task file and who signed it.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"sign", cmd_sign, "FILE --key ADMIN.key [--id NAME] "
+	    "[--passphrase-file FILE]",
+	    "Add your signature to a task file.\n"
+	    "\n"
+	    "The admin id is read from ADMIN.key.pub unless --id is given; a\n"
+	    "second signature by the same admin is refused.\n"
+	    "\n"
+	    "  --key FILE              your private key (from key create)\n"
+	    "  --id NAME               your admin id in the policy, when there\n"
+	    "                          is no ADMIN.key.pub (else it must match)\n"
+	    "  --passphrase-file FILE  read the passphrase from FILE's first line",
+	    NULL},
 	{"help", cmd_help, "[COMMAND]",
 	    "Show the commands, or one command's help.",
 	    NULL},

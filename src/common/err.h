@@ -43,7 +43,9 @@
 	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")                        \
 	X(YARA_COMPILE, -45, "YARA rules do not compile")                  \
 	X(YARA_SCAN, -46, "YARA scan failed")                              \
-	X(NOT_REGULAR, -47, "not a regular file")
+	X(NOT_REGULAR, -47, "not a regular file")                           \
+	X(REFUSED, -55, "refused by the fleet policy")                     \
+	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")
 
 enum mamori_err {
 	MAMORI_OK = 0,
