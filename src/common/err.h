@@ -35,7 +35,12 @@
 	X(CLOSED, -22, "connection closed")                                \
 	X(TIMEOUT, -23, "timed out")                                       \
 	X(PROTOCOL, -24, "protocol violation")                             \
-	X(CHECKSUM, -25, "checksum mismatch")
+	X(CHECKSUM, -25, "checksum mismatch")                              \
+	X(QUERY_SQL, -50, "query is not valid SQL")                        \
+	X(QUERY_DENIED, -51, "query is not allowed")                       \
+	X(QUERY_TIMEOUT, -52, "query took too long")                       \
+	X(QUERY_TOO_LARGE, -53, "query result exceeds its limit")          \
+	X(QUERY_TABLE, -54, "query table failed")
 
 enum mamori_err {
 	MAMORI_OK = 0,
