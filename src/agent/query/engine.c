@@ -38,7 +38,7 @@
 #define QUERY_FUNCTION_ARGS_MAX 32
 #define QUERY_VDBE_OPS_MAX 100000
 #define QUERY_VALUE_MAX (8 * 1024 * 1024) /* one string or blob */
-#define QUERY_DENIED_MAX 64
+#define QUERY_DENIED_MAX MAMORI_QUERY_ERR_MAX
 
 static const struct mamori_qtable *const tables[] = {
 	&mamori_qtable_authorized_keys,

@@ -258,7 +258,7 @@ is_key_type(const char *p, size_t len)
 }
 
 /* One authorized_keys line: [options] type base64 [comment].  Options
- * end at the first space outside double quotes. */
+ * end at the first space outside double quotes (where \" is a quote). */
 static int
 key_line(struct mamori_qrows *out, uint32_t uid, const char *file,
     const char *line, size_t len)
@@ -271,7 +271,9 @@ key_line(struct mamori_qrows *out, uint32_t uid, const char *file,
 	if (!is_key_type(line, strcspn(line, " \t") < len ?
 	    strcspn(line, " \t") : len)) {
 		for (i = 0; i < len; i++) {
-			if (line[i] == '"')
+			if (quoted && line[i] == '\\' && i + 1 < len)
+				i++;            /* \" inside quotes */
+			else if (line[i] == '"')
 				quoted = !quoted;
 			else if (!quoted && (line[i] == ' ' ||
 			    line[i] == '\t'))

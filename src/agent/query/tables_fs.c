@@ -6,7 +6,7 @@
  * query did not name except through the final symlink hash reads.  Hashing
  * reads regular files only, in chunks, up to QFS_HASH_FILE_MAX bytes, and
  * checks the query's deadline between chunks.  mounts reads
- * ROOT/proc/self/mountinfo and asks statvfs() for sizes on a live host,
+ * ROOT/proc/self/mountinfo (or /proc/self/mounts) and asks statvfs() for sizes on a live host,
  * except for network and FUSE file systems that could hang the query.
  * Nothing here may write, create or change the times of any file (files
  * are opened O_NOATIME when we may).
@@ -338,45 +338,72 @@ gen_mounts(const struct mamori_qctx *q, int key, const char *value,
 {
 	char path[MAMORI_COLLECT_PATH_MAX], mnt[MAMORI_COLLECT_PATH_MAX];
 	char dev[MAMORI_COLLECT_PATH_MAX];
-	struct mamori_token tok[16];
+	struct mamori_token tok[16], *fs, *point, *type, *flags;
 	struct mamori_cursor c;
 	struct mamori_buf b;
 	struct statvfs vfs;
 	const char *line;
 	size_t len, n, sep;
-	int r;
+	int r, info = 1;
 
 	(void)key;
 	(void)value;
 	mamori_buf_init(&b, 0);
 	if ((r = mamori_collect_pathf(q->collect, path, sizeof(path),
-	    "/proc/self/mountinfo")) != 0 ||
-	    (r = mamori_collect_read(path, QFS_MOUNTINFO_MAX, &b)) != 0)
+	    "/proc/self/mountinfo")) != 0)
 		goto out;
+	if ((r = mamori_collect_read(path, QFS_MOUNTINFO_MAX, &b)) ==
+	    MAMORI_ERR_NOT_FOUND) {
+		/* An older tree: /proc/self/mounts has fewer fields. */
+		if ((r = mamori_collect_pathf(q->collect, path, sizeof(path),
+		    "/proc/self/mounts")) != 0)
+			goto out;
+		r = mamori_collect_read(path, QFS_MOUNTINFO_MAX, &b);
+		info = 0;
+	}
+	if (r != 0) {
+		r = r == MAMORI_ERR_NOT_FOUND ? 0 : r;
+		goto out;
+	}
 	mamori_cursor_init(&c, b.data, b.len);
 	while (mamori_next_line(&c, &line, &len)) {
-		/* id parent major:minor root mountpoint options [optional
-		 * fields...] - fstype source superoptions */
+		/* mountinfo: id parent major:minor root mountpoint options
+		 * [optional fields...] - fstype source superoptions;
+		 * mounts: source mountpoint fstype options dump pass */
 		n = mamori_split_ws(line, len, tok, 16);
 		if (n > 16)
 			continue;
-		for (sep = 6; sep < n; sep++)
-			if (mamori_tok_eq(tok[sep].p, tok[sep].len, "-"))
-				break;
-		if (sep + 2 >= n)
-			continue;
-		unescape(&tok[4], mnt, sizeof(mnt));
-		unescape(&tok[sep + 2], dev, sizeof(dev));
+		if (info) {
+			for (sep = 6; sep < n; sep++)
+				if (mamori_tok_eq(tok[sep].p, tok[sep].len,
+				    "-"))
+					break;
+			if (sep + 2 >= n)
+				continue;
+			fs = &tok[sep + 2];
+			point = &tok[4];
+			type = &tok[sep + 1];
+			flags = &tok[5];
+		} else {
+			if (n < 4)
+				continue;
+			fs = &tok[0];
+			point = &tok[1];
+			type = &tok[2];
+			flags = &tok[3];
+		}
+		unescape(point, mnt, sizeof(mnt));
+		unescape(fs, dev, sizeof(dev));
 		if ((r = mamori_qrow_add(out)) != 0 ||
 		    (r = mamori_qrow_text(out, M_DEVICE, dev)) != 0 ||
 		    (r = mamori_qrow_text(out, M_DEVICE_ALIAS, dev)) != 0 ||
 		    (r = mamori_qrow_text(out, M_PATH, mnt)) != 0 ||
-		    (r = mamori_qrow_textn(out, M_TYPE, tok[sep + 1].p,
-		    tok[sep + 1].len)) != 0 ||
-		    (r = mamori_qrow_textn(out, M_FLAGS, tok[5].p,
-		    tok[5].len)) != 0)
+		    (r = mamori_qrow_textn(out, M_TYPE, type->p,
+		    type->len)) != 0 ||
+		    (r = mamori_qrow_textn(out, M_FLAGS, flags->p,
+		    flags->len)) != 0)
 			goto out;
-		if (!q->collect->live || may_hang(&tok[sep + 1]) ||
+		if (!q->collect->live || may_hang(type) ||
 		    mamori_collect_pathf(q->collect, path, sizeof(path), "%s",
 		    mnt) != 0 || statvfs(path, &vfs) != 0)
 			continue;
