@@ -52,6 +52,9 @@ for n in 100 10000; do
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 done
 
+echo "== live queries on this host (processes, deb_packages)"
+"$bin/bench/query-bench" --runs 20
+
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"
 

@@ -41,8 +41,10 @@ def test_processes():
                              capture_output=True, text=True).stdout
         rows = {}
         for line in out.splitlines():
-            pid, _, rest = line.strip().partition(' ')
-            rows[int(pid)] = rest.strip()
+            # args keeps its trailing spaces (an argument may end
+            # with one); only the padding after the pid goes.
+            pid, _, rest = line.lstrip().partition(' ')
+            rows[int(pid)] = rest.lstrip(' ')
         return rows
 
     comm = ps_field('comm')
