@@ -572,6 +572,10 @@ mamori_query_engine_new(const struct mamori_query_config *cfg,
 	e->collect.root = e->root;
 	e->collect.live = cfg != NULL ? cfg->live : 1;
 	e->q.collect = &e->collect;
+	/* Bounds what one query can hold (a UNION's set, a sort). */
+	if (sqlite3_hard_heap_limit64(-1) == 0 ||
+	    sqlite3_hard_heap_limit64(-1) > MAMORI_QUERY_HEAP_MAX)
+		sqlite3_hard_heap_limit64(MAMORI_QUERY_HEAP_MAX);
 	if (sqlite3_open_v2(":memory:", &e->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_PRIVATECACHE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -722,7 +726,8 @@ sqlite_failure(struct mamori_query_engine *e,
 		return MAMORI_ERR_QUERY_TOO_LARGE;
 	}
 	if (rc == SQLITE_NOMEM)
-		set_err(err, errlen, "query ran out of memory");
+		set_err(err, errlen, "query needs more than %lld MiB of memory",
+		    (long long)(MAMORI_QUERY_HEAP_MAX / (1024 * 1024)));
 	else
 		set_err(err, errlen, "%s", sqlite3_errmsg(e->db));
 	return MAMORI_ERR_QUERY_SQL;

@@ -27,6 +27,9 @@
 #define MAMORI_QUERY_ROWS_MAX_DEFAULT 100000
 #define MAMORI_QUERY_BYTES_MAX_DEFAULT (8u * 1024 * 1024)
 #define MAMORI_QUERY_ERR_MAX 256             /* a useful err buffer */
+/* SQLite's heap in this process (sqlite3_hard_heap_limit64, which is
+ * process-wide: the agent uses SQLite for nothing else). */
+#define MAMORI_QUERY_HEAP_MAX ((int64_t)256 * 1024 * 1024)
 
 /* Where the tables read the host: like struct mamori_collect_ctx. */
 struct mamori_query_config {
@@ -83,7 +86,9 @@ void mamori_query_engine_free(struct mamori_query_engine *e);
  * Returns 0, or on failure a negative code with one line in err (errlen
  * bytes, always NUL-terminated when errlen > 0):
  *   MAMORI_ERR_QUERY_SQL       malformed SQL (SQLite's message), several
- *                              statements, empty or too long text
+ *                              statements, empty or too long text, or
+ *                              "query needs more than 256 MiB of memory" past
+ *                              MAMORI_QUERY_HEAP_MAX
  *   MAMORI_ERR_QUERY_DENIED    a write, ATTACH, transaction, PRAGMA or
  *                              forbidden function ("query writes are not
  *                              allowed: INSERT")

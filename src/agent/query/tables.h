@@ -19,7 +19,7 @@
 #include "collect.h"
 
 #define MAMORI_QROWS_MAX 1000000                /* rows of one scan */
-#define MAMORI_QROWS_BYTES_MAX (256u * 1024 * 1024) /* text of one scan */
+#define MAMORI_QROWS_BYTES_MAX (64u * 1024 * 1024) /* text of one scan */
 #define MAMORI_QTABLE_COLS_MAX 32
 #define MAMORI_QTEXT_FILE_MAX (4u * 1024 * 1024)  /* a config file read */
 
