@@ -186,6 +186,8 @@ test_processes(void **state)
 	expect_rows(e, "SELECT pid, name FROM processes WHERE pid IN (200, 9, "
 	    "100) ORDER BY pid", "[[100,\"sleep\"],[200,\"evil (x) y\"]]");
 	expect_rows(e, "SELECT pid FROM processes WHERE pid = 300", "[]");
+	expect_rows(e, "SELECT pid FROM processes WHERE pid IN (100.0, '200', "
+	    "100.5, 'x', NULL) ORDER BY pid", "[[100],[200]]");
 	expect_rows(e, "SELECT * FROM process_open_sockets",
 	    "[[200,3,5001,2,6,\"127.0.0.1\",\"12.2.0.9\",8080,50000,\"\","
 	    "\"ESTABLISHED\",\"4026531840\"]]");
@@ -276,6 +278,14 @@ test_file_hash(void **state)
 	expect_rows(e, "SELECT f.filename, h.sha1 FROM file f JOIN hash h ON "
 	    "h.path = f.path WHERE f.directory = '/data' AND f.size = 3",
 	    "[[\"abc.txt\",\"a9993e364706816aba3e25717850c26c9cd0d89d\"]]");
+	mamori_query_engine_free(e);
+	/* On the live host: a device is described, never opened. */
+	e = engine("");
+	expect_rows(e, "SELECT type FROM file WHERE path = '/dev/null'",
+	    "[[\"character\"]]");
+	expect_rows(e, "SELECT * FROM hash WHERE path = '/dev/null'", "[]");
+	expect_rows(e, "SELECT count(*) FROM hash WHERE directory = '/dev'",
+	    "[[0]]");
 	expect_error(e, "SELECT * FROM file", NULL, MAMORI_ERR_QUERY_TABLE,
 	    "table file requires a constraint on path or directory");
 	expect_error(e, "SELECT * FROM hash WHERE path LIKE '/etc/%'", NULL,

@@ -255,6 +255,7 @@ vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
 	struct mamori_query_engine *e = vt->aux->e;
 	const struct mamori_qtable *t = vt->aux->t;
 	const char *value = NULL;
+	char number[32];
 	int r;
 
 	(void)idx_str;
@@ -262,7 +263,19 @@ vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
 	mamori_qrows_init(&c->rows, t->ncols, &e->q);
 	c->at = 0;
 	if (idx_num >= 0 && argc >= 1) {
-		value = (const char *)sqlite3_value_text(argv[0]);
+		/* An integer key compared with 1.0 or '1' is 1. */
+		if (t->cols[idx_num].type == MAMORI_QCOL_INT &&
+		    sqlite3_value_numeric_type(argv[0]) != SQLITE_TEXT &&
+		    sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+			double d = sqlite3_value_double(argv[0]);
+			sqlite3_int64 i = sqlite3_value_int64(argv[0]);
+
+			if ((double)i != d)
+				return SQLITE_OK;       /* 1.5: no row */
+			snprintf(number, sizeof(number), "%lld", (long long)i);
+			value = number;
+		} else
+			value = (const char *)sqlite3_value_text(argv[0]);
 		if (value == NULL)
 			return SQLITE_OK;       /* "= NULL" matches nothing */
 	}

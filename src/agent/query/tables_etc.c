@@ -489,13 +489,15 @@ unit_file_read(const char *path,
 	struct mamori_token k, v;
 	struct mamori_cursor c;
 	struct mamori_buf b;
+	struct stat sb;
 	const char *line;
 	size_t len;
 	int section = 0, r = 0;   /* 1 [Unit], 2 [Install] */
 
 	*installable = 0;
 	mamori_buf_init(&b, 0);
-	if (mamori_collect_read(path, QETC_UNIT_FILE_MAX, &b) != 0)
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    mamori_collect_read(path, QETC_UNIT_FILE_MAX, &b) != 0)
 		goto out;
 	mamori_cursor_init(&c, b.data, b.len);
 	while (mamori_next_line(&c, &line, &len)) {

@@ -7,7 +7,8 @@
  * reads regular files only, in chunks, up to QFS_HASH_FILE_MAX bytes, and
  * checks the query's deadline between chunks.  mounts reads
  * ROOT/proc/self/mountinfo (or /proc/self/mounts) and asks statvfs() for sizes on a live host,
- * except for network and FUSE file systems that could hang the query.
+ * except for network and FUSE file systems that could hang the query and
+ * autofs mount points, which statvfs() would mount.
  * Nothing here may write, create or change the times of any file (files
  * are opened O_NOATIME when we may).
  */
@@ -186,6 +187,11 @@ hash_one(const struct mamori_qctx *q, const char *path,
 	if (mamori_collect_pathf(q->collect, full, sizeof(full), "%s",
 	    path) != 0)
 		return 0;
+	/* Opening a device can act (a watchdog arms, a tape rewinds): only
+	 * what stat() calls a regular file is opened, and fstat() checks
+	 * again what was opened. */
+	if (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return 0;
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 	    O_NOATIME);
 	if (fd < 0 && errno == EPERM)
@@ -314,12 +320,12 @@ unescape(const struct mamori_token *t, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* File systems statvfs() could block on. */
+/* File systems statvfs() could block on, or (autofs) mount. */
 static int
 may_hang(const struct mamori_token *type)
 {
 	static const char *const risky[] = {"nfs", "nfs4", "cifs", "smb3",
-	    "smbfs", "9p", "ceph", "glusterfs", "afs", "sshfs"};
+	    "smbfs", "9p", "ceph", "glusterfs", "afs", "sshfs", "autofs"};
 	size_t i;
 
 	if (type->len >= 5 && memcmp(type->p, "fuse", 4) == 0)
