@@ -73,7 +73,8 @@ typedef int (*mamori_query_row_fn)(void *ud, size_t ncols,
 struct mamori_query_engine;
 
 /*
- * Makes an engine reading the host under cfg->root (copied).  *out is
+ * Makes an engine reading the host under cfg->root (copied).  An engine
+ * serves one thread at a time; queries run one after another.  *out is
  * freed with mamori_query_engine_free.  ALLOC, or INTERNAL when SQLite
  * cannot be set up.
  */
