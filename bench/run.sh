@@ -54,6 +54,8 @@ done
 
 echo "== threat-intel matcher: 100,000 STIX indicators, 2,000,000 events"
 "$bin/bench/intel-bench" --indicators 100000 --events 2000000
+echo "== live queries on this host (processes, deb_packages)"
+"$bin/bench/query-bench" --runs 20
 
 echo "== event spool write rate"
 "$bin/bench/spool-bench" --dir "$tmp"

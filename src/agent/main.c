@@ -1,5 +1,6 @@
 /*
- * main.c - mamori-agent's command line: enroll, run, inventory, status.
+ * main.c - mamori-agent's command line: enroll, run, inventory, status,
+ * query.
  *
  * Exit codes: 0 success, 1 runtime failure (one line on stderr says what
  * and what to do), 2 bad usage.
@@ -16,7 +17,9 @@
 #include "inventory.h"
 #include "log.h"
 #include "pbjson.h"
+#include "query.h"
 #include "spool.h"
+#include "table.h"
 
 static void
 usage(FILE *f)
@@ -31,12 +34,16 @@ usage(FILE *f)
 	    " [--verbose]\n"
 	    "       mamori-agent inventory [--json] [--inventory-root DIR]\n"
 	    "       mamori-agent status --state DIR [--json]\n"
+	    "       mamori-agent query [--json] [--timeout DUR] "
+	    "[--inventory-root DIR] SQL\n"
 	    "\n"
 	    "  enroll     make this machine's key and enroll it with the server\n"
 	    "             named in STRING (from `mamori token create`)\n"
 	    "  run        stay connected to the server and report inventory\n"
 	    "  inventory  print what this machine would report\n"
 	    "  status     print this agent's enrollment\n"
+	    "  query      answer read-only SQL over osquery-like tables\n"
+	    "             (processes, deb_packages, listening_ports, ...)\n"
 	    "\n"
 	    "  --inventory-interval DUR  how often to look for inventory\n"
 	    "                            changes (default 10m)\n"
@@ -56,7 +63,9 @@ usage(FILE *f)
 	    "  --spool-max BYTES         cap of the event spool (default 256 "
 	    "MiB)\n"
 	    "  --auth-log FILE           authentication log to follow\n"
-	    "  --uevent-replay FILE      read recorded USB uevents (tests)\n");
+	    "  --uevent-replay FILE      read recorded USB uevents (tests)\n"
+	    "  --timeout DUR             longest a query may run (default "
+	    "10s)\n");
 }
 
 static int
@@ -101,6 +110,112 @@ print_inventory(const struct mamori_collect_ctx *cctx, int json)
 	return 0;
 }
 
+struct query_print {
+	struct cli_table table;
+	int ready;
+	char num[64];
+};
+
+/* Collects the result into an aligned table (cells escaped by cli_table). */
+static int
+query_table_row(void *ud, size_t ncols, const char *const *names,
+    const struct mamori_query_value *values)
+{
+	struct query_print *p = ud;
+	const char *cells[CLI_TABLE_MAX_COLUMNS];
+	char nums[CLI_TABLE_MAX_COLUMNS][32];
+	size_t i;
+	int r;
+
+	if (ncols > CLI_TABLE_MAX_COLUMNS) {
+		fprintf(stderr, "mamori-agent: the result has %zu columns, "
+		    "more than a table shows (%d); use --json or select fewer "
+		    "columns\n", ncols, CLI_TABLE_MAX_COLUMNS);
+		return MAMORI_ERR_TOO_LARGE;
+	}
+	if (values == NULL) {
+		if ((r = cli_table_init(&p->table, ncols, names)) != 0)
+			return r;
+		p->ready = 1;
+		return 0;
+	}
+	for (i = 0; i < ncols; i++) {
+		switch (values[i].type) {
+		case MAMORI_QUERY_INT:
+			snprintf(nums[i], sizeof(nums[i]), "%lld",
+			    (long long)values[i].i);
+			cells[i] = nums[i];
+			break;
+		case MAMORI_QUERY_REAL:
+			snprintf(nums[i], sizeof(nums[i]), "%g", values[i].d);
+			cells[i] = nums[i];
+			break;
+		case MAMORI_QUERY_TEXT:
+			cells[i] = values[i].s;
+			break;
+		default:
+			cells[i] = NULL;
+		}
+	}
+	return cli_table_add(&p->table, cells);
+}
+
+static int
+run_query(const struct mamori_collect_ctx *cctx, const char *sql, int json,
+    uint64_t timeout_s)
+{
+	struct mamori_query_config cfg = {cctx->root, cctx->live};
+	struct mamori_query_limits lim;
+	struct mamori_query_engine *e = NULL;
+	struct query_print p;
+	char err[MAMORI_QUERY_ERR_MAX];
+	json_t *j = NULL;
+	char *text = NULL;
+	int r, rc = 1;
+
+	memset(&lim, 0, sizeof(lim));
+	memset(&p, 0, sizeof(p));
+	lim.timeout_ms = timeout_s * 1000;
+	if ((r = mamori_query_engine_new(&cfg, &e)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot start the query engine: "
+		    "%s\n", mamori_strerror(r));
+		goto out;
+	}
+	if (json) {
+		if ((r = mamori_query_json(e, sql, &lim, &j, err,
+		    sizeof(err))) != 0) {
+			fprintf(stderr, "mamori-agent: %s\n", err);
+			goto out;
+		}
+		if ((text = json_dumps(j, JSON_INDENT(2))) == NULL) {
+			fprintf(stderr, "mamori-agent: out of memory\n");
+			goto out;
+		}
+		printf("%s\n", text);
+		rc = 0;
+		goto out;
+	}
+	if ((r = mamori_query_run(e, sql, &lim, query_table_row, &p, err,
+	    sizeof(err))) != 0) {
+		if (r != MAMORI_ERR_TOO_LARGE || err[0] != '\0')
+			fprintf(stderr, "mamori-agent: %s\n", err[0] != '\0' ?
+			    err : mamori_strerror(r));
+		goto out;
+	}
+	if (p.ready && cli_table_print(&p.table, stdout, 0) != 0) {
+		fprintf(stderr, "mamori-agent: cannot write the result\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (p.ready)
+		cli_table_free(&p.table);
+	free(text);
+	json_decref(j);
+	mamori_query_engine_free(e);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,6 +231,7 @@ main(int argc, char **argv)
 		{"auth-log", required_argument, NULL, 'a'},
 		{"uevent-replay", required_argument, NULL, 'u'},
 		{"json", no_argument, NULL, 'j'},
+		{"timeout", required_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -125,7 +241,7 @@ main(int argc, char **argv)
 	const char *cmd, *state = NULL;
 	char why[512], fp[MAMORI_FP_STRLEN];
 	int c, force = 0, json = 0, watch_given = 0, r;
-	uint64_t v;
+	uint64_t v, timeout = MAMORI_QUERY_TIMEOUT_MS_DEFAULT / 1000;
 	enum mamori_log_level level = MAMORI_LOG_INFO;
 
 	memset(&opt, 0, sizeof(opt));
@@ -146,7 +262,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
-	    strcmp(cmd, "inventory") != 0 && strcmp(cmd, "status") != 0)
+	    strcmp(cmd, "inventory") != 0 && strcmp(cmd, "status") != 0 &&
+	    strcmp(cmd, "query") != 0)
 		return bad_usage("", "unknown command");
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -204,6 +321,13 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 't':
+			if (mamori_parse_duration(optarg, &timeout) != 0 ||
+			    timeout == 0 || timeout >
+			    MAMORI_QUERY_TIMEOUT_MS_MAX / 1000)
+				return bad_usage("", "--timeout takes a duration "
+				    "from 1s to 10m, such as 30s");
+			break;
 		case 'v':
 			level = MAMORI_LOG_DEBUG;
 			break;
@@ -219,6 +343,12 @@ main(int argc, char **argv)
 		if (optind != argc)
 			return bad_usage("", "inventory takes no argument");
 		return print_inventory(&opt.collect, json);
+	}
+	if (strcmp(cmd, "query") == 0) {
+		if (optind != argc - 1)
+			return bad_usage("", "query takes exactly one SQL "
+			    "statement (quote it)");
+		return run_query(&opt.collect, argv[optind], json, timeout);
 	}
 	if (state == NULL)
 		return bad_usage("", "--state DIR is required");

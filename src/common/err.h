@@ -45,7 +45,12 @@
 	X(YARA_SCAN, -46, "YARA scan failed")                              \
 	X(NOT_REGULAR, -47, "not a regular file")                           \
 	X(REFUSED, -55, "refused by the fleet policy")                     \
-	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")
+	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")          \
+	X(QUERY_SQL, -50, "query is not valid SQL")                        \
+	X(QUERY_DENIED, -51, "query is not allowed")                       \
+	X(QUERY_TIMEOUT, -52, "query took too long")                       \
+	X(QUERY_TOO_LARGE, -53, "query result exceeds its limit")          \
+	X(QUERY_TABLE, -54, "query table failed")
 
 enum mamori_err {
 	MAMORI_OK = 0,

@@ -1,0 +1,1 @@
+SELECT * FROM listening_ports, process_open_sockets

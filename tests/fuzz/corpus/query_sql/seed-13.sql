@@ -1,0 +1,1 @@
+SELECT * FROM os_version, system_info

@@ -1,0 +1,1 @@
+SELECT pid, name, cmdline FROM processes WHERE pid IN (1, 2)

@@ -1,0 +1,1 @@
+SELECT printf('%.9999c', 'x') FROM kernel_modules

@@ -1,0 +1,1 @@
+SELECT * FROM users u JOIN groups g ON u.gid = g.gid

@@ -1,0 +1,1 @@
+SELECT * FROM hash WHERE path = '/data/a.txt'

@@ -1,0 +1,1 @@
+SELECT * FROM crontab WHERE command LIKE '%run%'

@@ -1,0 +1,1 @@
+SELECT * FROM authorized_keys

@@ -1,0 +1,1 @@
+SELECT * FROM deb_packages ORDER BY name
