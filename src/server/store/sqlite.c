@@ -229,12 +229,17 @@ static const char *const sq_sql[SQ_COUNT] = {
 	[SQ_META_SET] = "UPDATE meta SET value = ?2 WHERE name = ?1",
 };
 
+#define SQ_ROWID_CACHE 4096  /* a power of two */
+
 struct sq_store {
 	struct mamori_store base;     /* first: the interface's handle */
 	sqlite3 *db;
-	/* The agent of the last event stored: batches come per agent. */
-	char last_agent[MAMORI_AGENT_ID_STRLEN];
-	int64_t last_agent_rowid;
+	/* Agents' rows by id, for storing events: batches from thousands of
+	 * agents interleave, and agents rows are never deleted. */
+	struct sq_rowid_slot {
+		char id[MAMORI_AGENT_ID_STRLEN];
+		int64_t rowid;
+	} rowids[SQ_ROWID_CACHE];
 	struct mamori_seal *seal;
 	sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
 	/* Each event's sealed payload, reused: it holds only ciphertext. */
@@ -1346,15 +1351,21 @@ sq_event_row(const char *agent_id, uint64_t seq, char row[SQ_ROW_LEN])
 	return 0;
 }
 
-/* The agents row of id, cached for the next call; NOT_FOUND when none. */
+/* The agents row of id, cached; NOT_FOUND when none. */
 static int
 sq_agent_rowid(struct sq_store *s, const char *id, int64_t *rowid)
 {
+	struct sq_rowid_slot *slot;
 	sqlite3_stmt *st = NULL;
+	uint64_t h = 14695981039346656037ULL;
+	const char *p;
 	int r = MAMORI_ERR_INTERNAL;
 
-	if (s->last_agent_rowid != 0 && strcmp(s->last_agent, id) == 0) {
-		*rowid = s->last_agent_rowid;
+	for (p = id; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	slot = &s->rowids[h & (SQ_ROWID_CACHE - 1)];
+	if (slot->rowid != 0 && strcmp(slot->id, id) == 0) {
+		*rowid = slot->rowid;
 		return 0;
 	}
 	if ((r = sq_stmt(s, SQ_AGENT_ROWID, &st)) != 0 ||
@@ -1367,8 +1378,8 @@ sq_agent_rowid(struct sq_store *s, const char *id, int64_t *rowid)
 		goto out;
 	}
 	*rowid = (int64_t)sqlite3_column_int64(st, 0);
-	mamori_strlcpy(s->last_agent, id, sizeof(s->last_agent));
-	s->last_agent_rowid = *rowid;
+	mamori_strlcpy(slot->id, id, sizeof(slot->id));
+	slot->rowid = *rowid;
 	r = 0;
 out:
 	sq_done(st);
