@@ -17,10 +17,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -231,6 +233,24 @@ static const char *const sq_sql[SQ_COUNT] = {
 
 #define SQ_ROWID_CACHE 4096  /* a power of two */
 
+/*
+ * Checkpoints - copying the WAL back into the database file, with an fsync -
+ * run on a thread of their own with its own connection, every
+ * SQ_CHECKPOINT_MS, so the server's event loop never waits for one.  The
+ * loop's connection still checkpoints by itself past SQ_WAL_SELF_PAGES,
+ * should the thread fall behind.
+ */
+#define SQ_CHECKPOINT_MS 500
+#define SQ_WAL_SELF_PAGES 65536   /* 256 MiB of 4 KiB pages */
+
+struct sq_checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	sqlite3 *db;
+	int running, stop;
+};
+
 struct sq_store {
 	struct mamori_store base;     /* first: the interface's handle */
 	sqlite3 *db;
@@ -244,6 +264,7 @@ struct sq_store {
 	sqlite3_stmt *stmt[SQ_COUNT]; /* prepared on first use */
 	/* Each event's sealed payload, reused: it holds only ciphertext. */
 	struct mamori_buf event_sealed;
+	struct sq_checkpointer ckpt;
 };
 
 static const struct mamori_store_ops sq_ops;
@@ -614,6 +635,89 @@ sq_wipe_free(void *arr, size_t bytes)
 
 /* --- handle and transactions ------------------------------------------- */
 
+static void *
+sq_checkpointer_main(void *arg)
+{
+	struct sq_checkpointer *c = arg;
+	struct timespec until;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SQ_CHECKPOINT_MS % 1000 * 1000000L;
+		until.tv_sec += SQ_CHECKPOINT_MS / 1000 +
+		    until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		(void)pthread_cond_timedwait(&c->cond, &c->lock, &until);
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		/* PASSIVE: copies what it can without waiting for anyone. */
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint: %s", sqlite3_errmsg(c->db));
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* Starts the checkpoint thread on its own connection to path; without it
+ * the store still works, checkpointing on its own connection. */
+static void
+sq_checkpointer_start(struct sq_store *s, const char *path)
+{
+	struct sq_checkpointer *c = &s->ckpt;
+	char pragma[64];
+
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+		log_warn("store: no checkpoint thread: %s",
+		    c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
+		sqlite3_close(c->db);
+		c->db = NULL;
+		return;
+	}
+	c->stop = 0;
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		sqlite3_close(c->db);
+		c->db = NULL;
+		return;
+	}
+	if (pthread_cond_init(&c->cond, NULL) != 0 ||
+	    pthread_create(&c->thread, NULL, sq_checkpointer_main, c) != 0) {
+		pthread_mutex_destroy(&c->lock);
+		sqlite3_close(c->db);
+		c->db = NULL;
+		log_warn("store: no checkpoint thread");
+		return;
+	}
+	c->running = 1;
+	snprintf(pragma, sizeof(pragma), "PRAGMA wal_autocheckpoint = %d",
+	    SQ_WAL_SELF_PAGES);
+	(void)sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
+}
+
+static void
+sq_checkpointer_stop(struct sq_checkpointer *c)
+{
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	sqlite3_close(c->db);
+	c->db = NULL;
+	c->running = 0;
+}
+
 static void
 sq_close(struct mamori_store *base)
 {
@@ -622,6 +726,7 @@ sq_close(struct mamori_store *base)
 
 	if (s == NULL)
 		return;
+	sq_checkpointer_stop(&s->ckpt);
 	for (i = 0; i < SQ_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
@@ -1795,6 +1900,7 @@ mamori_store_open_sqlite(const char *path,
 			goto out;
 		if ((r = sq_journal_wal(s)) != 0)
 			goto out;
+		sq_checkpointer_start(s, path);
 	} else if (create) {
 		if ((r = sq_init(s, storage_key)) != 0)
 			goto out;
