@@ -1062,6 +1062,335 @@ test_damaged_values(void **state)
 	mamori_buf_free(&b);
 }
 
+/* --- alerts -------------------------------------------------------------- */
+
+#define TEST_ALERTS_MAX 64
+#define TEST_WINDOW 1000
+
+struct alert_copy {
+	char agent[MAMORI_AGENT_ID_STRLEN];
+	char key[MAMORI_ALERT_KEY_MAX + 1];
+	char detail[2048];
+	uint32_t source, severity;
+	uint64_t first, last, count;
+};
+
+struct alert_list {
+	struct alert_copy a[TEST_ALERTS_MAX];
+	size_t n;
+};
+
+static int
+alert_copy_cb(void *ctx, const struct mamori_alert_rec *rec)
+{
+	struct alert_list *l = ctx;
+	struct alert_copy *c;
+
+	assert_true(l->n < TEST_ALERTS_MAX);
+	c = &l->a[l->n++];
+	mamori_strlcpy(c->agent, rec->agent_id, sizeof(c->agent));
+	mamori_strlcpy(c->key, rec->rule_key, sizeof(c->key));
+	assert_true(mamori_strlcpy(c->detail, rec->detail, sizeof(c->detail))
+	    < sizeof(c->detail));
+	c->source = rec->source;
+	c->severity = rec->severity;
+	c->first = rec->first_seen;
+	c->last = rec->last_seen;
+	c->count = rec->count;
+	return 0;
+}
+
+static void
+list_alerts(struct fixture *f, const char *agent, uint64_t since,
+    uint32_t sev, size_t limit, struct alert_list *l)
+{
+	struct mamori_alert_query q;
+
+	memset(&q, 0, sizeof(q));
+	memset(l, 0, sizeof(*l));
+	q.agent_id = agent;
+	q.since_ns = since;
+	q.severity_min = sev;
+	q.limit = limit;
+	assert_int_equal(mamori_store_alert_list(f->s, &q, alert_copy_cb, l),
+	    0);
+}
+
+static int
+raise_alert(struct fixture *f, unsigned agent, const char *key,
+    uint32_t severity, uint64_t time, uint64_t seq, const char *detail)
+{
+	struct mamori_alert_raise a;
+	char id[MAMORI_AGENT_ID_STRLEN];
+	int created = -1;
+
+	agent_id(agent, id);
+	memset(&a, 0, sizeof(a));
+	a.agent_id = id;
+	a.source = MAMORI_ALERT_SIGMA;
+	a.rule_key = key;
+	a.severity = severity;
+	a.time_ns = time;
+	a.seq = seq;
+	a.detail_json = detail;
+	a.window_ns = TEST_WINDOW;
+	assert_int_equal(mamori_store_alert_raise(f->s, &a, &created), 0);
+	return created;
+}
+
+static void
+test_alert_dedup(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_list l;
+	char want[1024];
+	unsigned i;
+
+	open_new(f);
+	add_agent(f, 1, "one");
+	add_agent(f, 2, "two");
+	/* Inside the group transaction, as the server raises them. */
+	assert_int_equal(mamori_store_group_begin(f->s), 0);
+	assert_int_equal(raise_alert(f, 1, "rule-a", MAMORI_SEVERITY_HIGH,
+	    5000, 7, "{\"title\":\"A\"}"), 1);
+	assert_int_equal(raise_alert(f, 1, "rule-a", MAMORI_SEVERITY_HIGH,
+	    5000 + TEST_WINDOW - 1, 9, "{\"title\":\"A\"}"), 0);
+	/* The same seq again (redelivery) counts but is listed once. */
+	assert_int_equal(raise_alert(f, 1, "rule-a", MAMORI_SEVERITY_HIGH,
+	    5001, 9, "{\"title\":\"A\"}"), 0);
+	/* Another agent, another key: alerts of their own. */
+	assert_int_equal(raise_alert(f, 2, "rule-a", MAMORI_SEVERITY_HIGH,
+	    5000, 7, "{\"title\":\"A\"}"), 1);
+	assert_int_equal(raise_alert(f, 1, "rule-b", MAMORI_SEVERITY_LOW,
+	    5000, 8, "{\"title\":\"B\"}"), 1);
+	assert_int_equal(mamori_store_group_end(f->s, 1), 0);
+
+	list_alerts(f, NULL, 0, 0, 0, &l);
+	assert_int_equal(l.n, 3);
+	list_alerts(f, "00000000000000000000000000000001", 0, 0, 0, &l);
+	assert_int_equal(l.n, 2);
+	/* Newest last_seen first. */
+	assert_string_equal(l.a[0].key, "rule-a");
+	assert_int_equal(l.a[0].count, 3);
+	assert_int_equal(l.a[0].first, 5000);
+	assert_int_equal(l.a[0].last, 5000 + TEST_WINDOW - 1);
+	assert_int_equal(l.a[0].source, MAMORI_ALERT_SIGMA);
+	assert_int_equal(l.a[0].severity, MAMORI_SEVERITY_HIGH);
+	assert_string_equal(l.a[0].detail, "{\"title\":\"A\",\"seqs\":[7,9]}");
+	assert_string_equal(l.a[1].key, "rule-b");
+	assert_int_equal(l.a[1].count, 1);
+
+	/* Past the window: a new alert, the old one unchanged. */
+	assert_int_equal(raise_alert(f, 1, "rule-a", MAMORI_SEVERITY_HIGH,
+	    5000 + TEST_WINDOW, 10, "{\"title\":\"A\"}"), 1);
+	list_alerts(f, "00000000000000000000000000000001", 0, 0, 0, &l);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.a[0].count, 1);
+	assert_int_equal(l.a[0].first, 5000 + TEST_WINDOW);
+	assert_string_equal(l.a[0].detail, "{\"title\":\"A\",\"seqs\":[10]}");
+	assert_int_equal(l.a[1].count, 3);
+
+	/* The seqs list is bounded; the count is not. */
+	for (i = 0; i < MAMORI_ALERT_SEQS_MAX + 10; i++)
+		assert_int_equal(raise_alert(f, 2, "rule-c",
+		    MAMORI_SEVERITY_MEDIUM, 9000 + i, 100 + i, NULL), i == 0);
+	list_alerts(f, "00000000000000000000000000000002", 0, 0, 1, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.a[0].key, "rule-c");
+	assert_int_equal(l.a[0].count, MAMORI_ALERT_SEQS_MAX + 10);
+	snprintf(want, sizeof(want), ",%u]}",
+	    100 + MAMORI_ALERT_SEQS_MAX - 1);
+	assert_non_null(strstr(l.a[0].detail, want));
+	assert_string_equal(strstr(l.a[0].detail, want), want);
+
+	/* Bad input changes nothing. */
+	{
+		struct mamori_alert_raise a;
+
+		memset(&a, 0, sizeof(a));
+		a.agent_id = "00000000000000000000000000000001";
+		a.source = MAMORI_ALERT_SIGMA;
+		a.rule_key = "rule-x";
+		a.severity = 9;
+		assert_int_equal(mamori_store_alert_raise(f->s, &a, NULL),
+		    MAMORI_ERR_INVALID);
+		a.severity = MAMORI_SEVERITY_LOW;
+		a.detail_json = "[1]";
+		assert_int_equal(mamori_store_alert_raise(f->s, &a, NULL),
+		    MAMORI_ERR_INVALID);
+		a.detail_json = NULL;
+		a.agent_id = "00000000000000000000000000000099";
+		assert_int_equal(mamori_store_alert_raise(f->s, &a, NULL),
+		    MAMORI_ERR_NOT_FOUND);
+	}
+	list_alerts(f, NULL, 0, 0, 0, &l);
+	assert_int_equal(l.n, 5);
+}
+
+static void
+test_alert_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_list l;
+	uint32_t sev;
+
+	open_new(f);
+	add_agent(f, 1, "one");
+	add_agent(f, 2, "two");
+	assert_int_equal(raise_alert(f, 1, "k1", MAMORI_SEVERITY_LOW, 100, 1,
+	    NULL), 1);
+	assert_int_equal(raise_alert(f, 1, "k2", MAMORI_SEVERITY_CRITICAL,
+	    200, 2, NULL), 1);
+	assert_int_equal(raise_alert(f, 2, "k3", MAMORI_SEVERITY_HIGH, 300, 1,
+	    NULL), 1);
+	list_alerts(f, NULL, 0, MAMORI_SEVERITY_HIGH, 0, &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.a[0].key, "k3");
+	assert_string_equal(l.a[1].key, "k2");
+	list_alerts(f, NULL, 150, 0, 0, &l);
+	assert_int_equal(l.n, 2);
+	list_alerts(f, NULL, 250, 0, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.a[0].agent, "00000000000000000000000000000002");
+	list_alerts(f, "00000000000000000000000000000001", 0,
+	    MAMORI_SEVERITY_CRITICAL, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.a[0].key, "k2");
+	list_alerts(f, NULL, 0, 0, 2, &l);
+	assert_int_equal(l.n, 2);
+	list_alerts(f, "00000000000000000000000000000003", 0, 0, 0, &l);
+	assert_int_equal(l.n, 0);
+
+	assert_int_equal(mamori_alert_severity_parse("medium", &sev), 0);
+	assert_int_equal(sev, MAMORI_SEVERITY_MEDIUM);
+	assert_int_equal(mamori_alert_severity_parse("severe", &sev),
+	    MAMORI_ERR_INVALID);
+	assert_string_equal(mamori_alert_severity_name(MAMORI_SEVERITY_LOW),
+	    "low");
+}
+
+static void
+test_alert_sealed(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_list l;
+
+	open_new(f);
+	add_agent(f, 1, "one");
+	assert_int_equal(raise_alert(f, 1, "sealed-rule", MAMORI_SEVERITY_HIGH,
+	    100, 1, "{\"value\":\"" MARKER "\"}"), 1);
+	assert_int_equal(raise_alert(f, 1, "sealed-rule", MAMORI_SEVERITY_HIGH,
+	    101, 2, "{\"value\":\"" MARKER "\"}"), 0);
+	assert_true(assert_nowhere(f->dir, MARKER) >= 1);
+	mamori_store_close(f->s);
+	f->s = NULL;
+	assert_true(assert_nowhere(f->dir, MARKER) >= 1);
+	{
+		/* The rule key is clear (an id): the search itself works. */
+		struct mamori_buf db;
+
+		mamori_buf_init(&db, TEST_FILE_MAX);
+		assert_int_equal(mamori_buf_read_file(&db, f->path), 0);
+		assert_non_null(memmem(db.data, db.len, "sealed-rule", 11));
+		mamori_buf_free(&db);
+	}
+	reopen(f);
+	list_alerts(f, NULL, 0, 0, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.a[0].detail,
+	    "{\"value\":\"" MARKER "\",\"seqs\":[1,2]}");
+	/* A detail moved to another alert's row does not open. */
+	assert_int_equal(raise_alert(f, 1, "other", MAMORI_SEVERITY_LOW, 100,
+	    3, NULL), 1);
+	mamori_store_close(f->s);
+	f->s = NULL;
+	raw_exec(f, "UPDATE alerts SET detail = (SELECT detail FROM alerts"
+	    " WHERE rule_key = ?1) WHERE rule_key = ?2", "sealed-rule",
+	    "other");
+	reopen(f);
+	{
+		struct mamori_alert_query q;
+
+		memset(&q, 0, sizeof(q));
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(mamori_store_alert_list(f->s, &q,
+		    alert_copy_cb, &l), MAMORI_ERR_AUTH);
+	}
+}
+
+/* Runs SQL on a raw connection, behind the store's back. */
+static void
+raw_sql(const struct fixture *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t
+raw_version(const struct fixture *f)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta"
+	    " WHERE name = 'schema_version'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return v;
+}
+
+static void
+test_alert_migration(void **state)
+{
+	struct fixture *f = *state;
+	struct mamori_agent_rec a;
+	struct alert_list l;
+	char ida[MAMORI_AGENT_ID_STRLEN];
+	int inserted = 0;
+
+	/* A version 2 store: what a new one is, less the alerts table. */
+	open_new(f);
+	add_agent(f, 1, "host-one");
+	agent_id(1, ida);
+	assert_int_equal(mamori_store_event_add(f->s, ida, 1, 10, 2,
+	    (const uint8_t *)"ev", 2, &inserted), 0);
+	assert_int_equal(inserted, 1);
+	mamori_store_close(f->s);
+	f->s = NULL;
+	raw_sql(f, "DROP TABLE alerts;"
+	    "UPDATE meta SET value = 2 WHERE name = 'schema_version';");
+	assert_int_equal(raw_version(f), 2);
+
+	reopen(f);
+	assert_int_equal(raw_version(f), 3);
+	assert_int_equal(mamori_store_agent_get(f->s, ida, &a), 0);
+	assert_string_equal(a.hostname, "host-one");
+	assert_int_equal(raise_alert(f, 1, "after-migration",
+	    MAMORI_SEVERITY_HIGH, 10, 1, NULL), 1);
+	list_alerts(f, NULL, 0, 0, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.a[0].key, "after-migration");
+	reopen(f);
+	assert_int_equal(raw_version(f), 3);
+
+	/* A store newer than this build is refused. */
+	mamori_store_close(f->s);
+	f->s = NULL;
+	raw_sql(f, "UPDATE meta SET value = 4 WHERE name = 'schema_version';");
+	assert_int_equal(mamori_store_open_sqlite(f->path, f->key, 0, &f->s),
+	    MAMORI_ERR_STORE);
+	assert_null(f->s);
+}
+
 int
 main(void)
 {
@@ -1086,6 +1415,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_moved_ciphertext, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_values, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_dedup, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_filters, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_sealed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_alert_migration, setup,
 		    teardown),
 	};
 

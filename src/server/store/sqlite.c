@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "err.h"
@@ -34,7 +35,7 @@
 #include "store_impl.h"
 #include "util.h"
 
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 /* The server's loop thread waits at most this long for a lock: another
  * process holding the database is an error, not a reason to stall. */
 #define SQ_BUSY_TIMEOUT_MS 1000
@@ -72,6 +73,22 @@
     " payload BLOB NOT NULL," \
     " UNIQUE (agent, seq));" \
     "CREATE INDEX events_time ON events (time);"
+
+/* Version 3 added the alerts table (agent: the agents row's rowid, as in
+ * events; detail sealed, bound to the alert's id). */
+#define SQ_ALERTS_SCHEMA \
+    "CREATE TABLE alerts (" \
+    " id INTEGER PRIMARY KEY," \
+    " agent INTEGER NOT NULL," \
+    " source INTEGER NOT NULL," \
+    " rule_key TEXT NOT NULL," \
+    " severity INTEGER NOT NULL," \
+    " first_seen INTEGER NOT NULL," \
+    " last_seen INTEGER NOT NULL," \
+    " count INTEGER NOT NULL," \
+    " detail BLOB NOT NULL);" \
+    "CREATE INDEX alerts_key ON alerts (agent, rule_key, id);" \
+    "CREATE INDEX alerts_last ON alerts (last_seen, id);"
 
 /*
  * events.agent is the agents row's rowid, not its 32-character id: the
@@ -117,7 +134,8 @@ static const char sq_schema[] =
     " kind INTEGER NOT NULL,"
     " detail BLOB NOT NULL);"
     "CREATE INDEX history_agent_time ON history (agent_id, time, id);"
-    SQ_EVENTS_SCHEMA;
+    SQ_EVENTS_SCHEMA
+    SQ_ALERTS_SCHEMA;
 
 /* Per-connection settings; none of them writes to the database. */
 static const char sq_pragmas[] =
@@ -159,6 +177,11 @@ enum sq_id {
 	SQ_EVENT_LIST_DESC,
 	SQ_META_SET,
 	SQ_AGENT_ROWID,
+	SQ_ALERT_FIND,
+	SQ_ALERT_INSERT,
+	SQ_ALERT_DETAIL,
+	SQ_ALERT_BUMP,
+	SQ_ALERT_LIST,
 	SQ_COUNT
 };
 
@@ -229,6 +252,22 @@ static const char *const sq_sql[SQ_COUNT] = {
 	    " AND e.id > ?5 ORDER BY e.id DESC LIMIT ?6",
 	[SQ_AGENT_ROWID] = "SELECT rowid FROM agents WHERE id = ?1",
 	[SQ_META_SET] = "UPDATE meta SET value = ?2 WHERE name = ?1",
+	[SQ_ALERT_FIND] = "SELECT id, first_seen, detail FROM alerts"
+	    " WHERE agent = ?1 AND rule_key = ?2 ORDER BY id DESC LIMIT 1",
+	[SQ_ALERT_INSERT] = "INSERT INTO alerts (agent, source, rule_key,"
+	    " severity, first_seen, last_seen, count, detail)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, x'')",
+	[SQ_ALERT_DETAIL] = "UPDATE alerts SET detail = ?2 WHERE id = ?1",
+	[SQ_ALERT_BUMP] = "UPDATE alerts SET count = count + 1,"
+	    " last_seen = max(last_seen, ?2), severity = max(severity, ?3)"
+	    " WHERE id = ?1",
+	[SQ_ALERT_LIST] = "SELECT al.id, a.id, al.source, al.rule_key,"
+	    " al.severity, al.first_seen, al.last_seen, al.count, al.detail"
+	    " FROM alerts al JOIN agents a ON a.rowid = al.agent"
+	    " WHERE (?1 IS NULL OR al.agent ="
+	    " (SELECT rowid FROM agents WHERE id = ?1))"
+	    " AND al.last_seen >= ?2 AND al.severity >= ?3"
+	    " ORDER BY al.last_seen DESC, al.id DESC LIMIT ?4",
 };
 
 #define SQ_ROWID_CACHE 4096  /* a power of two */
@@ -1605,6 +1644,281 @@ out:
 	return r;
 }
 
+/* --- alerts -------------------------------------------------------------- */
+
+static int
+sq_alert_row(uint64_t id, char row[SQ_ROW_LEN])
+{
+	int n = snprintf(row, SQ_ROW_LEN, "%" PRIu64, id);
+
+	if (n < 0 || n >= SQ_ROW_LEN)
+		return MAMORI_ERR_INVALID;
+	return 0;
+}
+
+/* Frees text from json_dumps, wiping it first (it is an opened detail). */
+static void
+sq_json_text_free(char *t)
+{
+	if (t == NULL)
+		return;
+	OPENSSL_cleanse(t, strlen(t));
+	free(t);
+}
+
+/* Seals the JSON text of detail for alert id and stores it. */
+static int
+sq_alert_put_detail(struct sq_store *s, uint64_t id, const json_t *detail)
+{
+	struct mamori_buf sealed;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN], *text = NULL;
+	int r = MAMORI_ERR_INTERNAL;
+
+	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	if ((text = json_dumps(detail, JSON_COMPACT)) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	if (strlen(text) > MAMORI_ALERT_DETAIL_MAX + 64 *
+	    MAMORI_ALERT_SEQS_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = sq_alert_row(id, row)) != 0 ||
+	    (r = mamori_seal_field(s->seal, "alerts", row, "detail", text,
+	    strlen(text), &sealed)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_ALERT_DETAIL, &st)) != 0 ||
+	    (r = sq_bind_u64(s, st, 1, id)) != 0 ||
+	    (r = sq_bind_blob(s, st, 2, sealed.data, sealed.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "alert detail")) < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	sq_json_text_free(text);
+	mamori_buf_free(&sealed);
+	return r;
+}
+
+/* Parses an opened or given detail: a JSON object, else NULL. */
+static json_t *
+sq_alert_parse(const char *text, size_t len)
+{
+	json_t *j;
+
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* Appends seq to detail's "seqs" unless it is full or has it already;
+ * *changed says whether it did. */
+static int
+sq_alert_add_seq(json_t *detail, uint64_t seq, int *changed)
+{
+	json_t *seqs = json_object_get(detail, "seqs"), *v;
+	size_t i;
+
+	*changed = 0;
+	if (!json_is_array(seqs)) {
+		if ((seqs = json_array()) == NULL ||
+		    json_object_set_new(detail, "seqs", seqs) != 0)
+			return MAMORI_ERR_ALLOC;
+	}
+	if (json_array_size(seqs) >= MAMORI_ALERT_SEQS_MAX)
+		return 0;
+	json_array_foreach(seqs, i, v) {
+		if (json_is_integer(v) &&
+		    (uint64_t)json_integer_value(v) == seq)
+			return 0;
+	}
+	if (json_array_append_new(seqs, json_integer((json_int_t)seq)) != 0)
+		return MAMORI_ERR_ALLOC;
+	*changed = 1;
+	return 0;
+}
+
+static int
+sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
+    int *created)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf opened;
+	sqlite3_stmt *st = NULL;
+	json_t *detail = NULL;
+	char row[SQ_ROW_LEN];
+	const char *given;
+	uint64_t window, id = 0, first = 0;
+	int64_t agent = 0;
+	int owned = 0, found = 0, changed = 0, r = MAMORI_ERR_INTERNAL;
+
+	if (created != NULL)
+		*created = 0;
+	mamori_buf_init(&opened, SQ_SEALED_MAX);
+	if ((r = sq_check_agent_id(a->agent_id)) != 0)
+		goto out;
+	if (a->rule_key == NULL || a->rule_key[0] == '\0' ||
+	    strlen(a->rule_key) > MAMORI_ALERT_KEY_MAX ||
+	    (a->source != MAMORI_ALERT_SIGMA &&
+	    a->source != MAMORI_ALERT_INDICATOR) ||
+	    a->severity < MAMORI_SEVERITY_INFORMATIONAL ||
+	    a->severity > MAMORI_SEVERITY_CRITICAL ||
+	    a->time_ns > SQ_TIME_MAX || a->seq > SQ_TIME_MAX) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	given = a->detail_json != NULL ? a->detail_json : "{}";
+	if (strlen(given) > MAMORI_ALERT_DETAIL_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	window = a->window_ns != 0 ? a->window_ns : MAMORI_ALERT_WINDOW_NS;
+	if ((r = sq_agent_rowid(s, a->agent_id, &agent)) != 0)
+		goto out;
+	if ((r = sq_txn_enter(s, &owned)) != 0)
+		goto out;
+	/* The agent's latest alert for this key, if its window holds the
+	 * event. */
+	if ((r = sq_stmt(s, SQ_ALERT_FIND, &st)) != 0 ||
+	    (r = sq_bind_i64(s, st, 1, agent)) != 0 ||
+	    (r = sq_bind_text(s, st, 2, a->rule_key)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "alert find")) < 0)
+		goto out;
+	if (r == 1) {
+		id = sq_col_u64(st, 0);
+		first = sq_col_u64(st, 1);
+		if (a->time_ns < first || a->time_ns - first < window) {
+			found = 1;
+			if ((r = sq_alert_row(id, row)) != 0 ||
+			    (r = sq_open_col(s, st, 2, "alerts", row,
+			    "detail", &opened)) != 0)
+				goto out;
+		}
+	}
+	sq_done(st);
+	st = NULL;
+	if (found) {
+		if ((r = sq_stmt(s, SQ_ALERT_BUMP, &st)) != 0 ||
+		    (r = sq_bind_u64(s, st, 1, id)) != 0 ||
+		    (r = sq_bind_u64(s, st, 2, a->time_ns)) != 0 ||
+		    (r = sq_bind_i64(s, st, 3, a->severity)) != 0)
+			goto out;
+		if ((r = sq_step(s, st, "alert bump")) < 0)
+			goto out;
+		if ((detail = sq_alert_parse((const char *)opened.data,
+		    opened.len)) == NULL) {
+			log_error("store: detail of alert %" PRIu64 " is not "
+			    "a JSON object", id);
+			r = MAMORI_ERR_STORE;
+			goto out;
+		}
+		if ((r = sq_alert_add_seq(detail, a->seq, &changed)) != 0)
+			goto out;
+		if (changed && (r = sq_alert_put_detail(s, id, detail)) != 0)
+			goto out;
+		r = 0;
+		goto out;
+	}
+	if ((detail = sq_alert_parse(given, strlen(given))) == NULL) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	(void)json_object_del(detail, "seqs");
+	if ((r = sq_alert_add_seq(detail, a->seq, &changed)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_ALERT_INSERT, &st)) != 0 ||
+	    (r = sq_bind_i64(s, st, 1, agent)) != 0 ||
+	    (r = sq_bind_i64(s, st, 2, a->source)) != 0 ||
+	    (r = sq_bind_text(s, st, 3, a->rule_key)) != 0 ||
+	    (r = sq_bind_i64(s, st, 4, a->severity)) != 0 ||
+	    (r = sq_bind_u64(s, st, 5, a->time_ns)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "alert insert")) < 0)
+		goto out;
+	id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	if ((r = sq_alert_put_detail(s, id, detail)) != 0)
+		goto out;
+	if (created != NULL)
+		*created = 1;
+	r = 0;
+out:
+	sq_done(st);
+	json_decref(detail);
+	mamori_buf_free(&opened);     /* wipes the opened detail */
+	return sq_txn_leave(s, owned, r);
+}
+
+static int
+sq_alert_list(struct mamori_store *base, const struct mamori_alert_query *q,
+    mamori_alert_fn fn, void *ctx)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_alert_rec rec;
+	struct mamori_buf detail;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN], agent[MAMORI_AGENT_ID_STRLEN];
+	char key[MAMORI_ALERT_KEY_MAX + 1];
+	int r = MAMORI_ERR_INTERNAL, cb;
+
+	mamori_buf_init(&detail, SQ_SEALED_MAX);
+	if (q->agent_id != NULL && (r = sq_check_agent_id(q->agent_id)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, SQ_ALERT_LIST, &st)) != 0)
+		goto out;
+	if (q->agent_id != NULL)
+		r = sq_bind_text(s, st, 1, q->agent_id);
+	else if (sqlite3_bind_null(st, 1) != SQLITE_OK)
+		r = sq_fail(s, "bind");
+	if (r != 0 ||
+	    (r = sq_bind_u64(s, st, 2, q->since_ns > SQ_TIME_MAX ?
+	    SQ_TIME_MAX : q->since_ns)) != 0 ||
+	    (r = sq_bind_i64(s, st, 3, q->severity_min)) != 0 ||
+	    (r = sq_bind_i64(s, st, 4, q->limit == 0 || q->limit > INT64_MAX ?
+	    -1 : (int64_t)q->limit)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "alert_list")) == 1) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = sq_col_u64(st, 0);
+		if ((r = sq_col_str(st, 1, "alert agent id", agent,
+		    sizeof(agent))) != 0 ||
+		    (r = sq_col_str(st, 3, "alert rule key", key,
+		    sizeof(key))) != 0)
+			goto out;
+		rec.agent_id = agent;
+		rec.source = (uint32_t)sqlite3_column_int64(st, 2);
+		rec.rule_key = key;
+		rec.severity = (uint32_t)sqlite3_column_int64(st, 4);
+		rec.first_seen = sq_col_u64(st, 5);
+		rec.last_seen = sq_col_u64(st, 6);
+		rec.count = sq_col_u64(st, 7);
+		mamori_buf_reset(&detail);
+		if ((r = sq_alert_row(rec.id, row)) != 0 ||
+		    (r = sq_open_col(s, st, 8, "alerts", row, "detail",
+		    &detail)) != 0 ||
+		    (r = mamori_buf_append(&detail, "", 1)) != 0)
+			goto out;
+		rec.detail = (const char *)detail.data;
+		if ((cb = fn(ctx, &rec)) != 0) {
+			r = cb;
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&detail);
+	return r;
+}
+
 /* --- opening ------------------------------------------------------------- */
 
 /*
@@ -1704,27 +2018,27 @@ out:
 	return r;
 }
 
-/* Adds what version 2 brought (the events table), atomically. */
+/* Adds what version `to` brought (schema sql), atomically. */
 static int
-sq_migrate_v2(struct sq_store *s)
+sq_migrate(struct sq_store *s, const char *sql, int64_t to, const char *what)
 {
 	sqlite3_stmt *st = NULL;
 	int owned = 0, r = MAMORI_ERR_INTERNAL;
 
 	if ((r = sq_txn_enter(s, &owned)) != 0)
 		goto out;
-	if (sqlite3_exec(s->db, SQ_EVENTS_SCHEMA, NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		r = sq_fail(s, "migration to schema 2");
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		r = sq_fail(s, "schema migration");
 		goto out;
 	}
 	if ((r = sq_stmt(s, SQ_META_SET, &st)) != 0 ||
 	    (r = sq_bind_text(s, st, 1, SQ_META_SCHEMA_VERSION)) != 0 ||
-	    (r = sq_bind_i64(s, st, 2, 2)) != 0)
+	    (r = sq_bind_i64(s, st, 2, to)) != 0)
 		goto out;
 	if ((r = sq_step(s, st, "meta")) < 0)
 		goto out;
-	log_info("store: upgraded to schema version 2 (events)");
+	log_info("store: upgraded to schema version %" PRId64 " (%s)", to,
+	    what);
 	r = 0;
 out:
 	sq_done(st);
@@ -1752,8 +2066,12 @@ sq_load(struct sq_store *s, const uint8_t *storage_key)
 	if ((r = sq_meta_get(s, SQ_META_SCHEMA_VERSION, NULL,
 	    &version)) != 0)
 		goto out;
-	if (version == 1 && (r = sq_migrate_v2(s)) == 0)
+	if (version == 1 && (r = sq_migrate(s, SQ_EVENTS_SCHEMA, 2,
+	    "events")) == 0)
 		version = 2;
+	if (version == 2 && (r = sq_migrate(s, SQ_ALERTS_SCHEMA, 3,
+	    "alerts")) == 0)
+		version = 3;
 	if (version != SQ_SCHEMA_VERSION) {
 		log_error("store: schema version %" PRId64 ", this build "
 		    "knows %d", version, SQ_SCHEMA_VERSION);
@@ -1942,4 +2260,6 @@ static const struct mamori_store_ops sq_ops = {
 	.history_list = sq_history_list,
 	.event_add = sq_event_add,
 	.event_list = sq_event_list,
+	.alert_raise = sq_alert_raise,
+	.alert_list = sq_alert_list,
 };

@@ -2,6 +2,8 @@
  * store.c - dispatch from the store interface to its backend.  Nothing here
  * touches data: it only routes calls and lets a NULL store close quietly.
  */
+#include <string.h>
+
 #include "err.h"
 #include "store_impl.h"
 
@@ -224,4 +226,69 @@ mamori_store_event_list(struct mamori_store *s,
 {
 	store_enter(s);
 	return s->ops->event_list(s, q, fn, ctx);
+}
+
+/* Runs inside the open group, like event_add: an alert is stored in the
+ * same transaction as its event. */
+int
+mamori_store_alert_raise(struct mamori_store *s,
+    const struct mamori_alert_raise *a, int *created)
+{
+	return s->ops->alert_raise(s, a, created);
+}
+
+int
+mamori_store_alert_list(struct mamori_store *s,
+    const struct mamori_alert_query *q, mamori_alert_fn fn, void *ctx)
+{
+	store_enter(s);
+	return s->ops->alert_list(s, q, fn, ctx);
+}
+
+static const char *const severity_names[] = {
+	[MAMORI_SEVERITY_INFORMATIONAL] = "informational",
+	[MAMORI_SEVERITY_LOW] = "low",
+	[MAMORI_SEVERITY_MEDIUM] = "medium",
+	[MAMORI_SEVERITY_HIGH] = "high",
+	[MAMORI_SEVERITY_CRITICAL] = "critical",
+};
+
+const char *
+mamori_alert_severity_name(uint32_t severity)
+{
+	if (severity < MAMORI_SEVERITY_INFORMATIONAL ||
+	    severity > MAMORI_SEVERITY_CRITICAL)
+		return "?";
+	return severity_names[severity];
+}
+
+int
+mamori_alert_severity_parse(const char *text, uint32_t *severity)
+{
+	uint32_t i;
+
+	*severity = 0;
+	if (text == NULL)
+		return MAMORI_ERR_INVALID;
+	for (i = MAMORI_SEVERITY_INFORMATIONAL; i <= MAMORI_SEVERITY_CRITICAL;
+	    i++) {
+		if (strcmp(text, severity_names[i]) == 0) {
+			*severity = i;
+			return 0;
+		}
+	}
+	return MAMORI_ERR_INVALID;
+}
+
+const char *
+mamori_alert_source_name(uint32_t source)
+{
+	switch (source) {
+	case MAMORI_ALERT_SIGMA:
+		return "sigma";
+	case MAMORI_ALERT_INDICATOR:
+		return "indicator";
+	default:
+		return "?";
+	}
 }

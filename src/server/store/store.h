@@ -94,7 +94,8 @@ int mamori_store_rollback(struct mamori_store *s);
  * group is open, every other store call first calls the flush hook, which
  * must end the group (mamori_store_group_end), so no other write ever joins
  * a group and a group that fails cannot take an unrelated write with it.
- * Only mamori_store_event_add may run inside a group.
+ * Only mamori_store_event_add and mamori_store_alert_raise may run inside
+ * a group.
  */
 typedef void (*mamori_store_flush_fn)(void *ctx);
 void mamori_store_set_flush_hook(struct mamori_store *s,
@@ -201,5 +202,82 @@ int mamori_store_event_add(struct mamori_store *s, const char *agent_id,
  * returns that value. */
 int mamori_store_event_list(struct mamori_store *s,
     const struct mamori_event_query *q, mamori_event_fn fn, void *ctx);
+
+/*
+ * Alerts: what the server's detection (Sigma rules, STIX indicators) found
+ * in an agent's events.  One row per (agent, rule key) and dedup window:
+ * a match less than window_ns after the first_seen of the agent's latest
+ * alert for that key bumps its count and last_seen and records the event's
+ * seq; a later one starts a new alert.  Times are the events' own times.
+ * The agent, source, severity, rule key (a Sigma rule id or STIX indicator
+ * id - public identifiers of the rule, not of the endpoint), times and
+ * count are clear; the detail is sealed.  The detail is the caller's JSON
+ * object (title, level, tags, matched value, ...), to which the store adds
+ * "seqs": the triggering events' seqs, the first MAMORI_ALERT_SEQS_MAX.
+ * mamori_store_alert_raise may run inside an open event group.
+ */
+#define MAMORI_ALERT_WINDOW_NS (3600ULL * 1000000000ULL) /* 1 hour */
+#define MAMORI_ALERT_SEQS_MAX 32       /* seqs kept in one alert's detail */
+#define MAMORI_ALERT_KEY_MAX 256       /* bytes of a rule key */
+#define MAMORI_ALERT_DETAIL_MAX (64 * 1024) /* bytes of a detail */
+
+enum mamori_alert_source {
+	MAMORI_ALERT_SIGMA = 1,
+	MAMORI_ALERT_INDICATOR = 2,
+};
+
+/* Severities share the Sigma levels' codes. */
+enum mamori_alert_severity {
+	MAMORI_SEVERITY_INFORMATIONAL = 1,
+	MAMORI_SEVERITY_LOW,
+	MAMORI_SEVERITY_MEDIUM,
+	MAMORI_SEVERITY_HIGH,
+	MAMORI_SEVERITY_CRITICAL,
+};
+
+struct mamori_alert_raise {
+	const char *agent_id;
+	uint32_t source;               /* enum mamori_alert_source */
+	const char *rule_key;
+	uint32_t severity;             /* enum mamori_alert_severity */
+	uint64_t time_ns;              /* the triggering event's time */
+	uint64_t seq;                  /* the triggering event's seq */
+	const char *detail_json;       /* a JSON object; NULL: {} */
+	uint64_t window_ns;            /* 0: MAMORI_ALERT_WINDOW_NS */
+};
+
+struct mamori_alert_rec {
+	uint64_t id;
+	const char *agent_id;
+	uint32_t source;
+	const char *rule_key;
+	uint32_t severity;
+	uint64_t first_seen;           /* ns */
+	uint64_t last_seen;            /* ns */
+	uint64_t count;
+	const char *detail;            /* JSON text, valid during the call */
+};
+
+typedef int (*mamori_alert_fn)(void *ctx, const struct mamori_alert_rec *rec);
+
+struct mamori_alert_query {
+	const char *agent_id;          /* NULL: every agent */
+	uint64_t since_ns;             /* last_seen at or after; 0: any */
+	uint32_t severity_min;         /* 0: any */
+	size_t limit;                  /* 0: no limit */
+};
+
+/* Raises (or bumps) an alert; *created (may be NULL) is 1 for a new one. */
+int mamori_store_alert_raise(struct mamori_store *s,
+    const struct mamori_alert_raise *a, int *created);
+/* Calls fn for each matching alert, newest last_seen first; stops when fn
+ * returns non-zero and returns that value. */
+int mamori_store_alert_list(struct mamori_store *s,
+    const struct mamori_alert_query *q, mamori_alert_fn fn, void *ctx);
+/* Text of a severity ("high"; "?" when unknown) and its code from text
+ * (MAMORI_ERR_INVALID when none). */
+const char *mamori_alert_severity_name(uint32_t severity);
+int mamori_alert_severity_parse(const char *text, uint32_t *severity);
+const char *mamori_alert_source_name(uint32_t source);
 
 #endif

@@ -51,6 +51,11 @@ struct mamori_store_ops {
 	int (*event_list)(struct mamori_store *s,
 	    const struct mamori_event_query *q, mamori_event_fn fn,
 	    void *ctx);
+	int (*alert_raise)(struct mamori_store *s,
+	    const struct mamori_alert_raise *a, int *created);
+	int (*alert_list)(struct mamori_store *s,
+	    const struct mamori_alert_query *q, mamori_alert_fn fn,
+	    void *ctx);
 };
 
 /* Every backend's handle starts with this. */
