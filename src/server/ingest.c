@@ -296,7 +296,8 @@ mamori_ingest_events_check(const Mamori__EventBatch *batch)
 
 int
 mamori_ingest_events_write(struct mamori_store *store, const char *agent_id,
-    const Mamori__EventBatch *batch, size_t *added)
+    const Mamori__EventBatch *batch, struct mamori_detect *detect,
+    size_t *added)
 {
 	struct mamori_buf b;
 	size_t i;
@@ -314,6 +315,11 @@ mamori_ingest_events_write(struct mamori_store *store, const char *agent_id,
 		    &inserted)) != 0)
 			break;
 		*added += (size_t)inserted;
+		/* Only events stored now: one sent again raised its alerts
+		 * when it was first stored. */
+		if (inserted && (r = mamori_detect_event(detect, store,
+		    agent_id, ev, NULL)) != 0)
+			break;
 	}
 	mamori_buf_free(&b);
 	return r;

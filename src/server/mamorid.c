@@ -207,6 +207,11 @@ main(int argc, char **argv)
 		    path, mamori_strerror(r));
 		goto out;
 	}
+	if ((r = mamori_detect_load(srv.home, &srv.detect)) != 0) {
+		fprintf(stderr, "mamorid: cannot load the detection rules "
+		    "under %s/rules: %s\n", srv.home, mamori_strerror(r));
+		goto out;
+	}
 	if (srv.advertise[0] == '\0')
 		mamori_strlcpy(srv.advertise, srv.listen,
 		    sizeof(srv.advertise));
@@ -221,6 +226,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	mamori_store_close(srv.store);
+	mamori_detect_free(srv.detect);
 	X509_free(server_cert);
 	EVP_PKEY_free(server_key);
 	X509_free(srv.ca_cert);

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "detect.h"
 #include "home.h"
 #include "store.h"
 #include "util.h"
@@ -47,6 +48,7 @@ struct mamori_server {
 	struct evconnlistener *admin_listener;
 	struct event *sig_int, *sig_term;
 	struct mamori_store *store;
+	struct mamori_detect *detect; /* rules and indicators (detect.h) */
 	X509 *ca_cert;
 	EVP_PKEY *ca_key;
 	struct mamori_home_fingerprints fp;
@@ -111,9 +113,12 @@ int mamori_ingest_delta(struct mamori_store *store, const char *agent_id,
 int mamori_ingest_events_check(const Mamori__EventBatch *batch);
 /* Writes a checked batch (each (agent, seq) once) into the store's open
  * group transaction (mamori_store_group_begin); *added gets how many were
- * new.  On failure the caller must end the group with a rollback. */
+ * new.  Each new event is evaluated by detect (NULL: none), its alerts
+ * raised in the same transaction.  On failure the caller must end the
+ * group with a rollback. */
 int mamori_ingest_events_write(struct mamori_store *store,
-    const char *agent_id, const Mamori__EventBatch *batch, size_t *added);
+    const char *agent_id, const Mamori__EventBatch *batch,
+    struct mamori_detect *detect, size_t *added);
 
 /* Admin socket (admin.c). */
 int mamori_admin_start(struct mamori_server *srv);

@@ -727,7 +727,7 @@ handle_events(struct session *s, const Mamori__EventBatch *batch)
 	}
 	if ((r = mamori_store_group_begin(srv->store)) != 0 ||
 	    (r = mamori_ingest_events_write(srv->store, s->agent_id, batch,
-	    &added)) != 0) {
+	    srv->detect, &added)) != 0) {
 		log_warn("%s (agent %s): cannot store %zu events (%s); not "
 		    "acknowledging, the agent keeps them", s->peer,
 		    s->agent_id, batch->n_events, mamori_strerror(r));
