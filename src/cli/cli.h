@@ -11,6 +11,7 @@
 #define MAMORI_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CLI_EXIT_OK 0
@@ -87,6 +88,11 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inventory(struct cli_ctx *ctx, int argc, char **argv);
 void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_alerts(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rules_list(struct cli_ctx *ctx, int argc, char **argv);
+/* A point in time for --since/--until (cmd_events.c): a duration back
+ * from now ("10m", "2h", "7d") or a UTC time; epoch seconds in *out. */
+int cli_parse_time_arg(const char *s, uint64_t *out);
 int cmd_vuln_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_intel_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_intel_show(struct cli_ctx *ctx, int argc, char **argv);

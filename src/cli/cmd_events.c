@@ -40,8 +40,8 @@ events_on_signal(int sig)
  * "2h", "7d"), an ISO date ("2026-11-28"), or date and time in UTC
  * ("2026-11-28T10:15:00Z", "2026-11-28 10:15").
  */
-static int
-parse_time_arg(const char *s, uint64_t *out)
+int
+cli_parse_time_arg(const char *s, uint64_t *out)
 {
 	struct tm tm;
 	uint64_t d;
@@ -252,11 +252,11 @@ cmd_events(struct cli_ctx *ctx, int argc, char **argv)
 	if (mamori_parse_u64(limit_s, 1, EVENTS_LIMIT_MAX, &limit) != 0)
 		return cli_usage_error(ctx, "--limit takes 1 to %d",
 		    EVENTS_LIMIT_MAX);
-	if (since_s != NULL && parse_time_arg(since_s, &since) != 0)
+	if (since_s != NULL && cli_parse_time_arg(since_s, &since) != 0)
 		return cli_usage_error(ctx, "--since takes a duration back "
 		    "from now (10m, 2h, 7d) or a UTC time "
 		    "(2026-11-28T10:15:00Z)");
-	if (until_s != NULL && parse_time_arg(until_s, &until) != 0)
+	if (until_s != NULL && cli_parse_time_arg(until_s, &until) != 0)
 		return cli_usage_error(ctx, "--until takes a duration back "
 		    "from now (10m, 2h, 7d) or a UTC time "
 		    "(2026-11-28T10:15:00Z)");

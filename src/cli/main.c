@@ -108,6 +108,31 @@ static const struct cli_command commands[] = {
 	    "  --json         JSON (with --follow: one event per line)\n"
 	    "  --follow       keep printing new events until interrupted",
 	    NULL},
+	{"alerts", cmd_alerts,
+	    "[--since TIME] [--severity S] [--host H] [--limit N] [--json]",
+	    "Show the alerts the server's Sigma rules and indicators raised.\n"
+	    "\n"
+	    "Newest first.  One alert stands for every match of a rule on a\n"
+	    "host within an hour of its first; COUNT says how many.\n"
+	    "\n"
+	    "  --since TIME   last seen at or after: 10m, 2h, 7d back from "
+	    "now,\n"
+	    "                 or a UTC time such as 2026-11-28T10:15:00Z\n"
+	    "  --severity S   at least S: informational, low, medium, high,\n"
+	    "                 critical\n"
+	    "  --host H       one agent (id, id prefix or hostname)\n"
+	    "  --limit N      at most N alerts (default 100)\n"
+	    "  --json         print the alerts as JSON, with their detail",
+	    NULL},
+	{"rules list", cmd_rules_list, "[--json]",
+	    "List the server's Sigma rules and STIX indicators.\n"
+	    "\n"
+	    "Rules come from HOME/rules/sigma, indicators from HOME/rules/"
+	    "intel,\n"
+	    "read when mamorid starts; those it cannot apply say why.\n"
+	    "\n"
+	    "  --json   print the list as JSON",
+	    NULL},
 	{"intel check", cmd_intel_check,
 	    "--bundle FILE... [--sha256 H] [--sha1 H] [--md5 H] [--ip ADDR] "
 	    "[--domain NAME] [--url URL] [--json]",

@@ -40,6 +40,8 @@
 #define ADMIN_EVENTS_MAX 100000
 #define ADMIN_EVENTS_SCAN_MAX 2000000  /* rows decrypted for one --match */
 #define ADMIN_MATCH_MAX 256
+#define ADMIN_ALERTS_DEFAULT 100
+#define ADMIN_ALERTS_MAX 100000
 
 struct admin_arg {
 	const char *name;
@@ -68,6 +70,8 @@ static json_t *cmd_inventory(struct mamori_server *, json_t *, char *,
 static json_t *cmd_history(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_revoke(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_events(struct mamori_server *, json_t *, char *, size_t);
+static json_t *cmd_alerts(struct mamori_server *, json_t *, char *, size_t);
+static json_t *cmd_rules(struct mamori_server *, json_t *, char *, size_t);
 
 static const struct mamori_admin_cmd commands[] = {
 	{"status", cmd_status, {{NULL, JSON_NULL}}},
@@ -88,6 +92,10 @@ static const struct mamori_admin_cmd commands[] = {
 	    {"since", JSON_INTEGER}, {"until", JSON_INTEGER},
 	    {"match", JSON_STRING}, {"limit", JSON_INTEGER},
 	    {"after_id", JSON_INTEGER}, {NULL, JSON_NULL}}},
+	{"alerts", cmd_alerts, {{"since", JSON_INTEGER},
+	    {"severity", JSON_STRING}, {"agent", JSON_STRING},
+	    {"limit", JSON_INTEGER}, {NULL, JSON_NULL}}},
+	{"rules", cmd_rules, {{NULL, JSON_NULL}}},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -720,6 +728,129 @@ out:
 	json_decref(ctx.arr);
 	OPENSSL_cleanse(agents, n_agents * sizeof(*agents));
 	free(agents);
+	return res;
+}
+
+/* ---- alerts and rules -------------------------------------------------- */
+
+struct alerts_ctx {
+	json_t *arr;
+	const struct mamori_agent_rec *agents;   /* sorted by id */
+	size_t n_agents;
+};
+
+static int
+alerts_one(void *arg, const struct mamori_alert_rec *rec)
+{
+	struct alerts_ctx *ctx = arg;
+	const struct mamori_agent_rec *a;
+	json_t *detail, *e;
+
+	detail = json_loads(rec->detail, JSON_REJECT_DUPLICATES, NULL);
+	if (detail == NULL) {
+		log_error("admin: detail of alert %llu does not parse",
+		    (unsigned long long)rec->id);
+		detail = json_object();
+	}
+	a = bsearch(rec->agent_id, ctx->agents, ctx->n_agents,
+	    sizeof(*ctx->agents), agent_cmp);
+	e = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o*}",
+	    "id", (json_int_t)rec->id, "agent", rec->agent_id,
+	    "hostname", a != NULL ? a->hostname : "",
+	    "source", mamori_alert_source_name(rec->source),
+	    "rule", rec->rule_key,
+	    "severity", mamori_alert_severity_name(rec->severity),
+	    "first_seen_ns", (json_int_t)rec->first_seen,
+	    "last_seen_ns", (json_int_t)rec->last_seen,
+	    "count", (json_int_t)rec->count, "detail", detail);
+	if (e == NULL || json_array_append_new(ctx->arr, e) != 0)
+		return MAMORI_ERR_ALLOC;
+	return 0;
+}
+
+static json_t *
+cmd_alerts(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
+{
+	struct mamori_alert_query q;
+	struct alerts_ctx ctx;
+	struct mamori_agent_rec a, *agents = NULL;
+	const char *spec, *sev;
+	json_int_t since, limit;
+	json_t *res = NULL;
+	size_t n_agents = 0;
+
+	memset(&q, 0, sizeof(q));
+	memset(&ctx, 0, sizeof(ctx));
+	if (arg_int(req, "since", 0, 0, INT64_MAX / 1000000000, &since) != 0 ||
+	    arg_int(req, "limit", ADMIN_ALERTS_DEFAULT, 1, ADMIN_ALERTS_MAX,
+	    &limit) != 0)
+		return fail(why, whylen, "since and limit must be positive "
+		    "(limit at most 100000)");
+	if ((sev = json_string_value(json_object_get(req, "severity"))) !=
+	    NULL && mamori_alert_severity_parse(sev, &q.severity_min) != 0)
+		return fail(why, whylen, "unknown severity; use "
+		    "informational, low, medium, high or critical");
+	if ((spec = json_string_value(json_object_get(req, "agent"))) != NULL) {
+		if (resolve_agent(srv, spec, &a, why, whylen) != 0)
+			return NULL;
+		q.agent_id = a.id;
+	}
+	q.since_ns = (uint64_t)since * 1000000000ULL;
+	q.limit = (size_t)limit;
+	if (mamori_store_agent_list(srv->store, &agents, &n_agents) != 0)
+		return fail(why, whylen, "store failure");
+	ctx.agents = agents;
+	ctx.n_agents = n_agents;
+	if ((ctx.arr = json_array()) == NULL)
+		goto out;
+	if (mamori_store_alert_list(srv->store, &q, alerts_one, &ctx) != 0) {
+		fail(why, whylen, "stored alerts cannot be read");
+		goto out;
+	}
+	res = json_pack("{s:O}", "alerts", ctx.arr);
+out:
+	json_decref(ctx.arr);
+	OPENSSL_cleanse(agents, n_agents * sizeof(*agents));
+	free(agents);
+	return res;
+}
+
+static json_t *
+cmd_rules(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
+{
+	struct mamori_detect_rule rule;
+	struct mamori_detect_stats st;
+	json_t *arr = NULL, *e, *res = NULL;
+	size_t i, n;
+
+	(void)req;
+	if (srv->detect == NULL)
+		return fail(why, whylen, "detection is not loaded");
+	if ((arr = json_array()) == NULL)
+		goto out;
+	n = mamori_detect_rule_count(srv->detect);
+	for (i = 0; i < n; i++) {
+		if (mamori_detect_rule_get(srv->detect, i, &rule) != 0)
+			break;
+		e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+		    "source", mamori_alert_source_name(rule.source),
+		    "id", rule.key, "title", rule.title,
+		    "severity", mamori_alert_severity_name(rule.severity),
+		    "path", rule.path, "loaded", rule.loaded,
+		    "reason", rule.reason);
+		if (e == NULL || json_array_append_new(arr, e) != 0)
+			goto out;
+	}
+	mamori_detect_stats(srv->detect, &st);
+	res = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "rules", arr,
+	    "sigma_loaded", (json_int_t)st.sigma_loaded,
+	    "sigma_unsupported", (json_int_t)st.sigma_unsupported,
+	    "indicators_loaded", (json_int_t)st.indicators_loaded,
+	    "indicators_unsupported", (json_int_t)st.indicators_unsupported,
+	    "events_evaluated", (json_int_t)st.events,
+	    "alerts_raised", (json_int_t)st.alerts);
+out:
+	json_decref(arr);
 	return res;
 }
 
