@@ -69,6 +69,7 @@ print_alerts(const json_t *alerts)
 	memset(&t, 0, sizeof(t));
 	if (cli_table_init(&t, 8, headers) != 0)
 		goto nomem;
+	t.max_width = 0;      /* hashes and paths are shown whole */
 	json_array_foreach(alerts, i, a) {
 		const char *cells[8];
 
