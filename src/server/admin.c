@@ -842,7 +842,9 @@ cmd_rules(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 			goto out;
 	}
 	mamori_detect_stats(srv->detect, &st);
-	res = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "rules", arr,
+	res = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "rules", arr, "bundles", (json_int_t)st.bundles,
+	    "bundles_unreadable", (json_int_t)st.bundles_unreadable,
 	    "sigma_loaded", (json_int_t)st.sigma_loaded,
 	    "sigma_unsupported", (json_int_t)st.sigma_unsupported,
 	    "indicators_loaded", (json_int_t)st.indicators_loaded,

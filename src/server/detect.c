@@ -163,7 +163,7 @@ load_bundle(struct mamori_detect *d, const char *path)
 	if (r != 0) {
 		snprintf(why, sizeof(why), "bundle not loaded: %s", err);
 		log_warn("detect: %s: %s", path, why);
-		d->stats.indicators_unsupported++;
+		d->stats.bundles_unreadable++;
 		return ind_push(d, NULL, path, why);
 	}
 	for (i = 0; i < b->nind; i++) {
@@ -316,10 +316,12 @@ mamori_detect_load(const char *home, struct mamori_detect **out)
 	sort_base = d->ind;
 	qsort(d->by_id, d->nby_id, sizeof(*d->by_id), by_id_cmp);
 	sort_base = NULL;
+	d->stats.bundles = files;
 	log_info("detect: %zu Sigma rules applied, %zu not; %zu indicators "
-	    "applied, %zu not (from %zu bundles)", d->stats.sigma_loaded,
-	    d->stats.sigma_unsupported, d->stats.indicators_loaded,
-	    d->stats.indicators_unsupported, files);
+	    "applied, %zu not (from %zu bundles, %zu unreadable)",
+	    d->stats.sigma_loaded, d->stats.sigma_unsupported,
+	    d->stats.indicators_loaded, d->stats.indicators_unsupported,
+	    files, d->stats.bundles_unreadable);
 	*out = d;
 	d = NULL;
 	r = 0;

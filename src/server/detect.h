@@ -51,6 +51,7 @@ struct mamori_detect_rule {
 struct mamori_detect_stats {
 	size_t sigma_loaded, sigma_unsupported;
 	size_t indicators_loaded, indicators_unsupported;
+	size_t bundles, bundles_unreadable; /* bundle files, not loaded */
 	uint64_t events;            /* events evaluated */
 	uint64_t alerts;            /* matches raised */
 };
