@@ -669,16 +669,20 @@ put(struct mamori_sigma_slot *slots, uint32_t i, const char *v)
 	slots[i].present = 1;
 }
 
+/* v in decimal into buf (DETECT_NUM_LEN bytes; no printf per event). */
 static void
 put_num(struct mamori_sigma_slot *slots, uint32_t i, char *buf,
     uint64_t v)
 {
-	int n = snprintf(buf, DETECT_NUM_LEN, "%" PRIu64, v);
+	char *p = buf + DETECT_NUM_LEN - 1;
 
-	if (n <= 0 || n >= DETECT_NUM_LEN)
-		return;
-	slots[i].value = buf;
-	slots[i].len = (size_t)n;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && p > buf);
+	slots[i].value = p;
+	slots[i].len = (size_t)(buf + DETECT_NUM_LEN - 1 - p);
 	slots[i].present = 1;
 }
 
