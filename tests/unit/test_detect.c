@@ -133,8 +133,11 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	mamori_strlcpy(f->dir, "/tmp/mamori-detect-XXXXXX", sizeof(f->dir));
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
+	*state = f;   /* teardown removes what exists, even after a failure */
 	snprintf(p, sizeof(p), "%s/rules", f->dir);
 	mkdir(p, 0700);
 	snprintf(p, sizeof(p), "%s/rules/sigma", f->dir);
@@ -157,7 +160,6 @@ setup(void **state)
 	mamori_strlcpy(a.cert_serial, "00", sizeof(a.cert_serial));
 	if (mamori_store_agent_add(f->s, &a) != 0)
 		return -1;
-	*state = f;
 	return 0;
 }
 
