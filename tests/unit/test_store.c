@@ -1316,6 +1316,10 @@ test_alert_sealed(void **state)
 		assert_int_equal(mamori_store_alert_list(f->s, &q,
 		    alert_copy_cb, &l), MAMORI_ERR_AUTH);
 	}
+	/* Ingest goes on past a damaged detail: no error, no new alert
+	 * (raise_alert asserts success; 0: the existing one counted). */
+	assert_int_equal(raise_alert(f, 1, "other", MAMORI_SEVERITY_LOW, 101,
+	    4, NULL), 0);
 }
 
 /* Runs SQL on a raw connection, behind the store's back. */

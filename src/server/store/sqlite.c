@@ -5,7 +5,7 @@
  * Every sensitive field is sealed (seal.h) before it is bound to a statement
  * and opened only after it was read back, so the database, its WAL and its
  * shared-memory file never hold a hostname, address, OS string, label,
- * inventory or history detail in clear.  Ids, timestamps, counters and type
+ * inventory, history detail, event or alert detail in clear.  Ids, timestamps, counters and type
  * codes stay clear so SQL can select on them.
  *
  * This file must never build SQL from data (every value is a bound
@@ -1796,10 +1796,14 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 		first = sq_col_u64(st, 1);
 		if (a->time_ns < first || a->time_ns - first < window) {
 			found = 1;
-			if ((r = sq_alert_row(id, row)) != 0 ||
-			    (r = sq_open_col(s, st, 2, "alerts", row,
-			    "detail", &opened)) != 0)
+			/* A detail that does not open (damaged behind the
+			 * store's back) is logged and left as it is: the
+			 * alert still counts, and ingest goes on. */
+			if ((r = sq_alert_row(id, row)) != 0)
 				goto out;
+			if (sq_open_col(s, st, 2, "alerts", row, "detail",
+			    &opened) != 0)
+				mamori_buf_reset(&opened);
 		}
 	}
 	sq_done(st);
@@ -1812,11 +1816,11 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 			goto out;
 		if ((r = sq_step(s, st, "alert bump")) < 0)
 			goto out;
-		if ((detail = sq_alert_parse((const char *)opened.data,
-		    opened.len)) == NULL) {
+		if (opened.len == 0 || (detail = sq_alert_parse(
+		    (const char *)opened.data, opened.len)) == NULL) {
 			log_error("store: detail of alert %" PRIu64 " is not "
-			    "a JSON object", id);
-			r = MAMORI_ERR_STORE;
+			    "readable; its seqs are not updated", id);
+			r = 0;
 			goto out;
 		}
 		if ((r = sq_alert_add_seq(detail, a->seq, &changed)) != 0)
