@@ -313,8 +313,10 @@ mamori_detect_load(const char *home, struct mamori_detect **out)
 	for (i = 0; i < d->nind; i++)
 		if (d->ind[i].id != NULL && d->ind[i].reason == NULL)
 			d->by_id[d->nby_id++] = i;
+	/* qsort's array may not be NULL, even for no elements. */
 	sort_base = d->ind;
-	qsort(d->by_id, d->nby_id, sizeof(*d->by_id), by_id_cmp);
+	if (d->nby_id > 1)
+		qsort(d->by_id, d->nby_id, sizeof(*d->by_id), by_id_cmp);
 	sort_base = NULL;
 	d->stats.bundles = files;
 	log_info("detect: %zu Sigma rules applied, %zu not; %zu indicators "
