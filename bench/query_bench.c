@@ -130,8 +130,8 @@ main(int argc, char **argv)
 	static const char *const queries[] = {
 		"SELECT * FROM processes",
 		"SELECT * FROM deb_packages",
-		"SELECT p.name, s.port FROM processes p "
-		    "JOIN listening_ports s USING (pid)",
+		("SELECT p.name, s.port FROM processes p "
+		    "JOIN listening_ports s USING (pid)"),
 	};
 	struct mamori_query_config cfg = {"", 1};
 	struct mamori_query_engine *e = NULL;
