@@ -1370,12 +1370,12 @@ test_alert_migration(void **state)
 	assert_int_equal(inserted, 1);
 	mamori_store_close(f->s);
 	f->s = NULL;
-	raw_sql(f, "DROP TABLE alerts;"
+	raw_sql(f, "DROP TABLE alerts; DROP TABLE objects;"
 	    "UPDATE meta SET value = 2 WHERE name = 'schema_version';");
 	assert_int_equal(raw_version(f), 2);
 
 	reopen(f);
-	assert_int_equal(raw_version(f), 3);
+	assert_int_equal(raw_version(f), 4);
 	assert_int_equal(mamori_store_agent_get(f->s, ida, &a), 0);
 	assert_string_equal(a.hostname, "host-one");
 	assert_int_equal(raise_alert(f, 1, "after-migration",
@@ -1384,15 +1384,115 @@ test_alert_migration(void **state)
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.a[0].key, "after-migration");
 	reopen(f);
-	assert_int_equal(raw_version(f), 3);
+	assert_int_equal(raw_version(f), 4);
 
 	/* A store newer than this build is refused. */
 	mamori_store_close(f->s);
 	f->s = NULL;
-	raw_sql(f, "UPDATE meta SET value = 4 WHERE name = 'schema_version';");
+	raw_sql(f, "UPDATE meta SET value = 5 WHERE name = 'schema_version';");
 	assert_int_equal(mamori_store_open_sqlite(f->path, f->key, 0, &f->s),
 	    MAMORI_ERR_STORE);
 	assert_null(f->s);
+}
+
+struct object_seen {
+	size_t n;
+	char keys[8][MAMORI_OBJECT_KEY_MAX + 1];
+	char values[8][32];
+};
+
+static int
+object_cb(void *ctx, const struct mamori_object_rec *rec)
+{
+	struct object_seen *o = ctx;
+
+	assert_true(o->n < 8);
+	assert_true(rec->len < sizeof(o->values[0]));
+	mamori_strlcpy(o->keys[o->n], rec->key, sizeof(o->keys[0]));
+	memcpy(o->values[o->n], rec->value, rec->len);
+	o->values[o->n][rec->len] = '\0';
+	o->n++;
+	return 0;
+}
+
+static void
+put_object(struct fixture *f, const char *kind, const char *key,
+    uint64_t time, uint64_t expires, const char *v, int replace, int want)
+{
+	struct mamori_object_rec o = {kind, key, time, expires,
+	    (const uint8_t *)v, strlen(v)};
+	int inserted = -1;
+
+	assert_int_equal(mamori_store_object_put(f->s, &o, replace,
+	    &inserted), 0);
+	assert_int_equal(inserted, want);
+}
+
+static void
+test_objects(void **state)
+{
+	struct fixture *f = *state;
+	struct mamori_object_rec bad = {"task", "has space", 1, 1,
+	    (const uint8_t *)"x", 1};
+	struct object_seen seen;
+	struct mamori_buf b, db;
+	uint64_t t = 0;
+
+	open_new(f);
+	put_object(f, "task", "aa01", 10, 100, "first " MARKER, 0, 1);
+	put_object(f, "task", "aa01", 11, 100, "second", 0, 0);
+	put_object(f, "result", "aa01/agent1", 12, 100, "r1", 0, 1);
+	put_object(f, "result", "aa01/agent2", 13, 50, "r2", 0, 1);
+	put_object(f, "result", "ab02/agent1", 14, 100, "r3", 0, 1);
+	put_object(f, "policy", "current", 15, 0, "p1", 1, 1);
+	put_object(f, "policy", "current", 16, 0, "p2", 1, 1);
+
+	mamori_buf_init(&b, 1024);
+	assert_int_equal(mamori_store_object_get(f->s, "task", "aa01", &b,
+	    &t), 0);
+	assert_int_equal(t, 10);
+	assert_memory_equal(b.data, "first ", 6);   /* not replaced */
+	mamori_buf_reset(&b);
+	assert_int_equal(mamori_store_object_get(f->s, "policy", "current",
+	    &b, &t), 0);
+	assert_int_equal(b.len, 2);
+	assert_memory_equal(b.data, "p2", 2);       /* replaced */
+	assert_int_equal(mamori_store_object_get(f->s, "policy", "none",
+	    &b, &t), MAMORI_ERR_NOT_FOUND);
+	assert_int_equal(mamori_store_object_put(f->s, &bad, 1, NULL),
+	    MAMORI_ERR_INVALID);
+	bad.key = "a:b";
+	assert_int_equal(mamori_store_object_put(f->s, &bad, 1, NULL),
+	    MAMORI_ERR_INVALID);
+
+	/* By prefix, not yet expired, oldest first. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(mamori_store_object_list(f->s, "result", "aa01/", 60,
+	    0, object_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.keys[0], "aa01/agent1");
+	assert_string_equal(seen.values[0], "r1");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(mamori_store_object_list(f->s, "result", "", 0, 0,
+	    object_cb, &seen), 0);
+	assert_int_equal(seen.n, 3);
+	assert_string_equal(seen.keys[2], "ab02/agent1");
+
+	/* Sealed at rest, and bound to kind and key. */
+	reopen(f);
+	mamori_buf_init(&db, TEST_FILE_MAX);
+	assert_int_equal(mamori_buf_read_file(&db, f->path), 0);
+	assert_null(memmem(db.data, db.len, MARKER, strlen(MARKER)));
+	mamori_buf_free(&db);
+	mamori_store_close(f->s);
+	f->s = NULL;
+	raw_sql(f, "UPDATE objects SET value = (SELECT value FROM objects"
+	    " WHERE key = 'aa01/agent1') WHERE key = 'ab02/agent1'");
+	reopen(f);
+	mamori_buf_reset(&b);
+	assert_int_equal(mamori_store_object_get(f->s, "result",
+	    "ab02/agent1", &b, NULL), MAMORI_ERR_AUTH);
+	mamori_buf_free(&b);
 }
 
 int
@@ -1428,6 +1528,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_alert_migration, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

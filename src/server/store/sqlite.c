@@ -35,7 +35,7 @@
 #include "store_impl.h"
 #include "util.h"
 
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 /* The server's loop thread waits at most this long for a lock: another
  * process holding the database is an error, not a reason to stall. */
 #define SQ_BUSY_TIMEOUT_MS 1000
@@ -90,6 +90,18 @@
     "CREATE INDEX alerts_key ON alerts (agent, rule_key, id);" \
     "CREATE INDEX alerts_last ON alerts (last_seen, id);"
 
+/* Version 4 added objects: sealed values of remote management (the fleet
+ * policy, tasks, their results) by kind and key; time and expiry clear. */
+#define SQ_OBJECTS_SCHEMA \
+    "CREATE TABLE objects (" \
+    " kind TEXT NOT NULL," \
+    " key TEXT NOT NULL," \
+    " time INTEGER NOT NULL," \
+    " expires INTEGER NOT NULL," \
+    " value BLOB NOT NULL," \
+    " PRIMARY KEY (kind, key)) WITHOUT ROWID;" \
+    "CREATE INDEX objects_time ON objects (kind, time);"
+
 /*
  * events.agent is the agents row's rowid, not its 32-character id: the
  * (agent, seq) index that makes each event unique is then small, which is
@@ -135,7 +147,8 @@ static const char sq_schema[] =
     " detail BLOB NOT NULL);"
     "CREATE INDEX history_agent_time ON history (agent_id, time, id);"
     SQ_EVENTS_SCHEMA
-    SQ_ALERTS_SCHEMA;
+    SQ_ALERTS_SCHEMA
+    SQ_OBJECTS_SCHEMA;
 
 /* Per-connection settings; none of them writes to the database. */
 static const char sq_pragmas[] =
@@ -182,6 +195,10 @@ enum sq_id {
 	SQ_ALERT_DETAIL,
 	SQ_ALERT_BUMP,
 	SQ_ALERT_LIST,
+	SQ_OBJECT_PUT,
+	SQ_OBJECT_ADD,
+	SQ_OBJECT_GET,
+	SQ_OBJECT_LIST,
 	SQ_COUNT
 };
 
@@ -268,6 +285,18 @@ static const char *const sq_sql[SQ_COUNT] = {
 	    " (SELECT rowid FROM agents WHERE id = ?1))"
 	    " AND al.last_seen >= ?2 AND al.severity >= ?3"
 	    " ORDER BY al.last_seen DESC, al.id DESC LIMIT ?4",
+	[SQ_OBJECT_PUT] = "INSERT INTO objects (kind, key, time, expires,"
+	    " value) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, key)"
+	    " DO UPDATE SET time = excluded.time, expires = excluded.expires,"
+	    " value = excluded.value",
+	[SQ_OBJECT_ADD] = "INSERT INTO objects (kind, key, time, expires,"
+	    " value) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (kind, key) DO NOTHING",
+	[SQ_OBJECT_GET] = "SELECT time, expires, value FROM objects"
+	    " WHERE kind = ?1 AND key = ?2",
+	[SQ_OBJECT_LIST] = "SELECT key, time, expires, value FROM objects"
+	    " WHERE kind = ?1 AND key >= ?2 AND key < ?2 || '~'"
+	    " AND expires >= ?3 ORDER BY time, key LIMIT ?4",
 };
 
 #define SQ_ROWID_CACHE 4096  /* a power of two */
@@ -1923,6 +1952,176 @@ out:
 	return r;
 }
 
+/* --- objects ------------------------------------------------------------- */
+
+/* Kinds and keys are short printable ASCII without '~' (the list's upper
+ * bound) or ':' (the seal's row separator). */
+static int
+sq_object_name_ok(const char *v, size_t max, int empty_ok)
+{
+	size_t i, n;
+
+	if (v == NULL)
+		return 0;
+	n = strlen(v);
+	if ((n == 0 && !empty_ok) || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i] <= ' ' || v[i] >= '~' || v[i] == ':')
+			return 0;
+	return 1;
+}
+
+static int
+sq_object_row(const char *kind, const char *key, char row[SQ_ROW_LEN])
+{
+	int n = snprintf(row, SQ_ROW_LEN, "%s:%s", kind, key);
+
+	return n < 0 || n >= SQ_ROW_LEN ? MAMORI_ERR_TOO_LARGE : 0;
+}
+
+static int
+sq_object_put(struct mamori_store *base, const struct mamori_object_rec *o,
+    int replace, int *inserted)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_buf sealed;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (inserted != NULL)
+		*inserted = 0;
+	mamori_buf_init(&sealed, SQ_SEALED_MAX);
+	if (!sq_object_name_ok(o->kind, MAMORI_OBJECT_KIND_MAX, 0) ||
+	    !sq_object_name_ok(o->key, MAMORI_OBJECT_KEY_MAX, 0) ||
+	    o->time > SQ_TIME_MAX || o->expires > SQ_TIME_MAX) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if (o->len > MAMORI_STORE_VALUE_MAX) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = sq_object_row(o->kind, o->key, row)) != 0 ||
+	    (r = mamori_seal_field(s->seal, "objects", row, "value",
+	    o->value != NULL ? o->value : (const uint8_t *)"", o->len,
+	    &sealed)) != 0)
+		goto out;
+	if ((r = sq_stmt(s, replace ? SQ_OBJECT_PUT : SQ_OBJECT_ADD,
+	    &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, o->kind)) != 0 ||
+	    (r = sq_bind_text(s, st, 2, o->key)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, o->time)) != 0 ||
+	    (r = sq_bind_u64(s, st, 4, o->expires)) != 0 ||
+	    (r = sq_bind_blob(s, st, 5, sealed.data, sealed.len)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "object put")) < 0)
+		goto out;
+	if (inserted != NULL)
+		*inserted = sqlite3_changes(s->db) > 0;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&sealed);
+	return r;
+}
+
+static int
+sq_object_get(struct mamori_store *base, const char *kind, const char *key,
+    struct mamori_buf *out, uint64_t *time)
+{
+	struct sq_store *s = sq_from(base);
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN];
+	int r = MAMORI_ERR_INTERNAL;
+
+	if (time != NULL)
+		*time = 0;
+	if (!sq_object_name_ok(kind, MAMORI_OBJECT_KIND_MAX, 0) ||
+	    !sq_object_name_ok(key, MAMORI_OBJECT_KEY_MAX, 0)) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((r = sq_object_row(kind, key, row)) != 0 ||
+	    (r = sq_stmt(s, SQ_OBJECT_GET, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, kind)) != 0 ||
+	    (r = sq_bind_text(s, st, 2, key)) != 0)
+		goto out;
+	if ((r = sq_step(s, st, "object get")) < 0)
+		goto out;
+	if (r == 0) {
+		r = MAMORI_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (time != NULL)
+		*time = sq_col_u64(st, 0);
+	if ((r = sq_open_col(s, st, 2, "objects", row, "value", out)) != 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	return r;
+}
+
+static int
+sq_object_list(struct mamori_store *base, const char *kind,
+    const char *prefix, uint64_t expires_min, size_t limit,
+    mamori_object_fn fn, void *ctx)
+{
+	struct sq_store *s = sq_from(base);
+	struct mamori_object_rec rec;
+	struct mamori_buf value;
+	sqlite3_stmt *st = NULL;
+	char row[SQ_ROW_LEN], key[MAMORI_OBJECT_KEY_MAX + 1];
+	int r = MAMORI_ERR_INTERNAL, cb;
+
+	mamori_buf_init(&value, SQ_SEALED_MAX);
+	if (prefix == NULL)
+		prefix = "";
+	if (!sq_object_name_ok(kind, MAMORI_OBJECT_KIND_MAX, 0) ||
+	    !sq_object_name_ok(prefix, MAMORI_OBJECT_KEY_MAX, 1)) {
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((r = sq_stmt(s, SQ_OBJECT_LIST, &st)) != 0 ||
+	    (r = sq_bind_text(s, st, 1, kind)) != 0 ||
+	    (r = sq_bind_text(s, st, 2, prefix)) != 0 ||
+	    (r = sq_bind_u64(s, st, 3, expires_min > SQ_TIME_MAX ?
+	    SQ_TIME_MAX : expires_min)) != 0 ||
+	    (r = sq_bind_i64(s, st, 4, limit == 0 || limit > INT64_MAX ?
+	    -1 : (int64_t)limit)) != 0)
+		goto out;
+	while ((r = sq_step(s, st, "object list")) == 1) {
+		memset(&rec, 0, sizeof(rec));
+		if ((r = sq_col_str(st, 0, "object key", key,
+		    sizeof(key))) != 0 ||
+		    (r = sq_object_row(kind, key, row)) != 0)
+			goto out;
+		mamori_buf_reset(&value);
+		if ((r = sq_open_col(s, st, 3, "objects", row, "value",
+		    &value)) != 0)
+			goto out;
+		rec.kind = kind;
+		rec.key = key;
+		rec.time = sq_col_u64(st, 1);
+		rec.expires = sq_col_u64(st, 2);
+		rec.value = value.data;
+		rec.len = value.len;
+		if ((cb = fn(ctx, &rec)) != 0) {
+			r = cb;
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sq_done(st);
+	mamori_buf_free(&value);
+	return r;
+}
+
 /* --- opening ------------------------------------------------------------- */
 
 /*
@@ -2076,6 +2275,9 @@ sq_load(struct sq_store *s, const uint8_t *storage_key)
 	if (version == 2 && (r = sq_migrate(s, SQ_ALERTS_SCHEMA, 3,
 	    "alerts")) == 0)
 		version = 3;
+	if (version == 3 && (r = sq_migrate(s, SQ_OBJECTS_SCHEMA, 4,
+	    "objects")) == 0)
+		version = 4;
 	if (version != SQ_SCHEMA_VERSION) {
 		log_error("store: schema version %" PRId64 ", this build "
 		    "knows %d", version, SQ_SCHEMA_VERSION);
@@ -2266,4 +2468,7 @@ static const struct mamori_store_ops sq_ops = {
 	.event_list = sq_event_list,
 	.alert_raise = sq_alert_raise,
 	.alert_list = sq_alert_list,
+	.object_put = sq_object_put,
+	.object_get = sq_object_get,
+	.object_list = sq_object_list,
 };

@@ -245,6 +245,32 @@ mamori_store_alert_list(struct mamori_store *s,
 	return s->ops->alert_list(s, q, fn, ctx);
 }
 
+/* May run inside the open group: task results arrive between events. */
+int
+mamori_store_object_put(struct mamori_store *s,
+    const struct mamori_object_rec *o, int replace, int *inserted)
+{
+	return s->ops->object_put(s, o, replace, inserted);
+}
+
+int
+mamori_store_object_get(struct mamori_store *s, const char *kind,
+    const char *key, struct mamori_buf *out, uint64_t *time)
+{
+	store_enter(s);
+	return s->ops->object_get(s, kind, key, out, time);
+}
+
+int
+mamori_store_object_list(struct mamori_store *s, const char *kind,
+    const char *prefix, uint64_t expires_min, size_t limit,
+    mamori_object_fn fn, void *ctx)
+{
+	store_enter(s);
+	return s->ops->object_list(s, kind, prefix, expires_min, limit, fn,
+	    ctx);
+}
+
 static const char *const severity_names[] = {
 	[MAMORI_SEVERITY_INFORMATIONAL] = "informational",
 	[MAMORI_SEVERITY_LOW] = "low",

@@ -280,4 +280,40 @@ const char *mamori_alert_severity_name(uint32_t severity);
 int mamori_alert_severity_parse(const char *text, uint32_t *severity);
 const char *mamori_alert_source_name(uint32_t source);
 
+/*
+ * Objects: what remote management keeps - the fleet policy, tasks and
+ * hunts, their results - as sealed values under (kind, key).  Kinds and
+ * keys are printable ASCII without spaces, ':' or '~'; the value is sealed
+ * and bound to both.  time and expires (seconds) are clear, for listing
+ * and for dropping what is no longer valid.
+ * mamori_store_object_put may run inside an open event group (results
+ * arriving with events are stored in the same commit).
+ */
+#define MAMORI_OBJECT_KIND_MAX 32
+#define MAMORI_OBJECT_KEY_MAX 128
+
+struct mamori_object_rec {
+	const char *kind;
+	const char *key;
+	uint64_t time;
+	uint64_t expires;
+	const uint8_t *value;          /* valid during the call */
+	size_t len;
+};
+
+typedef int (*mamori_object_fn)(void *ctx,
+    const struct mamori_object_rec *rec);
+
+/* Stores o; replace 0 keeps an existing value (then *inserted is 0). */
+int mamori_store_object_put(struct mamori_store *s,
+    const struct mamori_object_rec *o, int replace, int *inserted);
+/* Appends the value to out; MAMORI_ERR_NOT_FOUND when there is none. */
+int mamori_store_object_get(struct mamori_store *s, const char *kind,
+    const char *key, struct mamori_buf *out, uint64_t *time);
+/* Calls fn for each object of kind whose key starts with prefix and whose
+ * expires is at least expires_min, oldest first, at most limit (0: all). */
+int mamori_store_object_list(struct mamori_store *s, const char *kind,
+    const char *prefix, uint64_t expires_min, size_t limit,
+    mamori_object_fn fn, void *ctx);
+
 #endif

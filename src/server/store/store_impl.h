@@ -56,6 +56,13 @@ struct mamori_store_ops {
 	int (*alert_list)(struct mamori_store *s,
 	    const struct mamori_alert_query *q, mamori_alert_fn fn,
 	    void *ctx);
+	int (*object_put)(struct mamori_store *s,
+	    const struct mamori_object_rec *o, int replace, int *inserted);
+	int (*object_get)(struct mamori_store *s, const char *kind,
+	    const char *key, struct mamori_buf *out, uint64_t *time);
+	int (*object_list)(struct mamori_store *s, const char *kind,
+	    const char *prefix, uint64_t expires_min, size_t limit,
+	    mamori_object_fn fn, void *ctx);
 };
 
 /* Every backend's handle starts with this. */
