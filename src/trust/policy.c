@@ -468,8 +468,11 @@ mamori_policy_group_has(const Mamori__PolicyGroup *g, const char *agent_id)
 {
 	size_t i;
 
+	/* "*" stands for every agent of the fleet: one group can reach
+	 * thousands of agents without listing them. */
 	for (i = 0; i < g->n_agent_ids; i++)
-		if (strcmp(g->agent_ids[i], agent_id) == 0)
+		if (strcmp(g->agent_ids[i], agent_id) == 0 ||
+		    strcmp(g->agent_ids[i], MAMORI_POLICY_EVERY_AGENT) == 0)
 			return 1;
 	return 0;
 }

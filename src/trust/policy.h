@@ -32,6 +32,8 @@
 #define MAMORI_POLICY_MAX_MEMBERS 100000   /* agent ids over all groups */
 #define MAMORI_POLICY_NAME_MAX 128         /* group and admin names */
 #define MAMORI_POLICY_AGENT_ID_MAX 64      /* bytes of an agent id */
+/* A group member standing for every agent of the fleet. */
+#define MAMORI_POLICY_EVERY_AGENT "*"
 
 /* A verified policy.  Read-only after verification. */
 struct mamori_policy {
@@ -87,7 +89,7 @@ int mamori_policy_sign(const uint8_t *body, size_t body_len, EVP_PKEY *owner,
 /* Index of the admin with id in p, or -1. */
 int mamori_policy_admin_index(const struct mamori_policy *p, const char *id);
 
-/* 1 when agent_id is a member of group g. */
+/* 1 when agent_id is a member of group g (listed, or g lists "*"). */
 int mamori_policy_group_has(const Mamori__PolicyGroup *g,
     const char *agent_id);
 

@@ -428,6 +428,26 @@ test_key_files(void **ctx)
 	assert_int_equal(mamori_admin_id_valid("a b"), 0);
 }
 
+static void
+test_group_members(void **ctx)
+{
+	char *listed[] = {"agent-1", "agent-2"};
+	char *every[] = {"agent-1", MAMORI_POLICY_EVERY_AGENT};
+	Mamori__PolicyGroup g = MAMORI__POLICY_GROUP__INIT;
+
+	(void)ctx;
+	g.name = "web";
+	g.agent_ids = listed;
+	g.n_agent_ids = 2;
+	assert_int_equal(mamori_policy_group_has(&g, "agent-2"), 1);
+	assert_int_equal(mamori_policy_group_has(&g, "agent-3"), 0);
+	assert_int_equal(mamori_policy_group_has(&g, "agent"), 0);
+	g.agent_ids = every;
+	assert_int_equal(mamori_policy_group_has(&g, "agent-3"), 1);
+	g.n_agent_ids = 0;
+	assert_int_equal(mamori_policy_group_has(&g, "agent-1"), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -443,6 +463,7 @@ main(void)
 		T(test_invalid_content),
 		T(test_policy_json),
 		T(test_key_files),
+		cmocka_unit_test(test_group_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
