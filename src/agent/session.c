@@ -5,8 +5,9 @@
  * jittered exponential backoff when anything fails.
  *
  * This loop must never listen, never act on anything the server says
- * beyond acknowledgements (tasks come with their own signatures in a later
- * version), and never trust a frame it did not fully decode.
+ * beyond acknowledgements - policies and tasks go to tasks.c, which acts
+ * only on what the fleet's keys signed - and never trust a frame it did not
+ * fully decode.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -27,6 +28,7 @@
 #include "event.h"
 #include "source.h"
 #include "spool.h"
+#include "tasks.h"
 #include "err.h"
 #include "inventory.h"
 #include "log.h"
@@ -62,6 +64,8 @@ struct agent {
 	 * acknowledgement may cover several (the server commits in groups). */
 	uint64_t inflight_last[AGENT_INFLIGHT_BATCHES];
 	int dirty;                    /* appended since the last sync */
+	/* Remote management: the policy, tasks and results (tasks.h). */
+	struct mamori_agent_tasks *tasks;
 	void *source_state[AGENT_MAX_SOURCES];
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
 	size_t n_sources;
@@ -125,6 +129,17 @@ agent_send(struct agent *a, Mamori__Envelope *env)
 		r = MAMORI_ERR_IO;
 	mamori_buf_free(&b);
 	return r;
+}
+
+/* For tasks.c: only a connection that was welcomed carries its messages. */
+static int
+agent_send_ready(void *ctx, Mamori__Envelope *env)
+{
+	struct agent *a = ctx;
+
+	if (!a->welcomed)
+		return MAMORI_ERR_CLOSED;
+	return agent_send(a, env);
 }
 
 /* ---- inventory ------------------------------------------------------- */
@@ -518,6 +533,8 @@ agent_welcomed(struct agent *a, const Mamori__Welcome *w)
 	a->sent_seq = a->acked_seq;
 	a->inflight = 0;
 	agent_send_events(a);
+	if (a->tasks != NULL)
+		mamori_agent_tasks_connected(a->tasks);
 }
 
 /* Returns 0 to keep the connection. */
@@ -552,6 +569,17 @@ agent_dispatch(struct agent *a, const Mamori__Envelope *env)
 		if (!a->welcomed)
 			break;
 		agent_acked(a, env->event_ack->acked_seq);
+		return 0;
+	case MAMORI__ENVELOPE__BODY_POLICY_UPDATE:
+		if (!a->welcomed || a->tasks == NULL)
+			break;
+		mamori_agent_tasks_policy(a->tasks, env->policy_update);
+		return 0;
+	case MAMORI__ENVELOPE__BODY_TASK_DELIVERY:
+		if (!a->welcomed || a->tasks == NULL)
+			break;
+		/* Verified there before anything is done with it. */
+		mamori_agent_tasks_deliver(a->tasks, env->task_delivery);
 		return 0;
 	case MAMORI__ENVELOPE__BODY_ERROR:
 		log_warn("the server says: %s", mamori_log_safe(
@@ -773,6 +801,7 @@ agent_events_init(struct agent *a)
 int
 mamori_agent_run(const struct mamori_agent_options *opt)
 {
+	struct mamori_agent_tasks_config tc;
 	struct agent a;
 	char why[512];
 	int r;
@@ -811,6 +840,20 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 	event_add(a.sig_usr1, NULL);
 	if ((r = agent_events_init(&a)) != 0)
 		goto out;
+	memset(&tc, 0, sizeof(tc));
+	tc.state_dir = opt->state_dir;
+	tc.agent_id = a.st.agent_id;
+	tc.owner_fp = a.st.owner_fp;
+	tc.base = a.base;
+	tc.send = agent_send_ready;
+	tc.emit = agent_emit;
+	tc.ctx = &a;
+	tc.query_root = "";
+	if ((r = mamori_agent_tasks_new(&tc, &a.tasks)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot start the task workers: "
+		    "%s\n", mamori_strerror(r));
+		goto out;
+	}
 	agent_sources_start(&a);
 	log_info("agent %s starting; server %s", a.st.agent_id, a.st.server);
 	agent_connect(&a);
@@ -818,6 +861,8 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 	r = 0;
 out:
 	agent_sources_stop(&a);
+	/* Before the spool closes: finished tasks still emit events. */
+	mamori_agent_tasks_free(a.tasks);
 	if (a.spool != NULL) {
 		(void)mamori_spool_sync(a.spool);
 		mamori_spool_close(a.spool);

@@ -272,6 +272,166 @@ out:
 	return r;
 }
 
+/* ---- streamed answers ---------------------------------------------------- */
+
+struct line_reader {
+	int fd;
+	struct mamori_buf buf;
+	size_t start;                 /* the next line begins here */
+};
+
+/* The next line (newline dropped, NUL-terminated in place) by deadline. */
+static int
+lr_next(struct line_reader *lr, uint64_t deadline, char **line)
+{
+	struct pollfd pfd;
+	uint8_t *p, *nl;
+	uint64_t now;
+	size_t room;
+	ssize_t n;
+	int pr;
+
+	if (lr->start > 0) {
+		memmove(lr->buf.data, lr->buf.data + lr->start,
+		    lr->buf.len - lr->start);
+		lr->buf.len -= lr->start;
+		lr->start = 0;
+	}
+	for (;;) {
+		if (lr->buf.len > 0 && (nl = memchr(lr->buf.data, '\n',
+		    lr->buf.len)) != NULL) {
+			*nl = '\0';
+			*line = (char *)lr->buf.data;
+			lr->start = (size_t)(nl - lr->buf.data) + 1;
+			return 0;
+		}
+		if (lr->buf.len > CLI_ADMIN_MAX_RESPONSE)
+			return MAMORI_ERR_TOO_LARGE;
+		now = mamori_monotonic_ms();
+		if (now >= deadline)
+			return MAMORI_ERR_TIMEOUT;
+		pfd.fd = lr->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		pr = poll(&pfd, 1, (int)(deadline - now));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			return MAMORI_ERR_SYSTEM;
+		if (pr == 0)
+			return MAMORI_ERR_TIMEOUT;
+		room = CLI_ADMIN_READ_CHUNK;
+		if (mamori_buf_reserve(&lr->buf, room + 1, &p) != 0)
+			return MAMORI_ERR_TOO_LARGE;
+		n = read(lr->fd, p, room);
+		lr->buf.len -= room + 1;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return MAMORI_ERR_CLOSED;
+		lr->buf.len += (size_t)n;
+	}
+}
+
+int
+cli_admin_stream(const struct cli_ctx *ctx, json_t *request,
+    uint64_t timeout_ms, cli_stream_fn fn, void *ud)
+{
+	char path[PATH_MAX], safe[CLI_MSG_MAX];
+	struct line_reader lr;
+	json_t *resp = NULL;
+	char *line = NULL, *got;
+	size_t line_len;
+	uint64_t deadline;
+	int first = 1, r = MAMORI_ERR_INTERNAL;
+
+	memset(&lr, 0, sizeof(lr));
+	lr.fd = -1;
+	mamori_buf_init(&lr.buf, CLI_ADMIN_MAX_RESPONSE + CLI_ADMIN_READ_CHUNK +
+	    1);
+	if (mamori_home_path(ctx->home, MAMORI_HOME_ADMIN_SOCK, path,
+	    sizeof(path)) != 0) {
+		cli_fail("the home path is too long");
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((line = json_dumps(request, JSON_COMPACT | JSON_ENSURE_ASCII)) ==
+	    NULL) {
+		cli_fail("cannot encode the request");
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	line_len = strlen(line);
+	if (line_len + 1 > CLI_ADMIN_MAX_REQUEST) {
+		cli_fail("the request is larger than the server accepts "
+		    "(%d bytes)", CLI_ADMIN_MAX_REQUEST);
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	line[line_len] = '\n';
+	if ((r = admin_connect(ctx, path, &lr.fd)) != 0)
+		goto out;
+	deadline = mamori_monotonic_ms() + timeout_ms;
+	if ((r = send_all(lr.fd, line, line_len + 1)) != 0) {
+		cli_fail("cannot send to mamorid at %s",
+		    cli_safe(path, safe, sizeof(safe)));
+		goto out;
+	}
+	for (;;) {
+		r = lr_next(&lr, deadline, &got);
+		if (r == MAMORI_ERR_CLOSED && !first) {
+			r = 0;          /* the answer was one line */
+			break;
+		}
+		if (r != 0) {
+			cli_fail(r == MAMORI_ERR_TIMEOUT ? "mamorid did not "
+			    "finish answering in time" : r == MAMORI_ERR_CLOSED ?
+			    "mamorid closed the connection without answering; "
+			    "only root and mamorid's --admin-group may use the "
+			    "admin socket" : "cannot read the answer from "
+			    "mamorid");
+			goto out;
+		}
+		json_decref(resp);
+		if ((resp = json_loads(got, JSON_REJECT_DUPLICATES, NULL)) ==
+		    NULL || !json_is_object(resp)) {
+			cli_fail("mamorid sent a line that is not a JSON "
+			    "object");
+			r = MAMORI_ERR_BAD_MESSAGE;
+			goto out;
+		}
+		if (first) {
+			first = 0;
+			if (!json_is_true(json_object_get(resp, "ok"))) {
+				const char *e = cli_json_str(resp, "error");
+
+				cli_fail("%s", cli_safe(*e == '\0' ? "the "
+				    "server refused the request" : e, safe,
+				    sizeof(safe)));
+				r = MAMORI_ERR_INVALID;
+				goto out;
+			}
+			if ((r = fn(ud, json_object_get(resp, "result"),
+			    0)) != 0)
+				goto out;
+			continue;
+		}
+		if (json_is_true(json_object_get(resp, "done"))) {
+			r = fn(ud, json_object_get(resp, "summary"), 2);
+			break;
+		}
+		if ((r = fn(ud, resp, 1)) != 0)
+			goto out;
+	}
+out:
+	if (lr.fd >= 0)
+		close(lr.fd);
+	json_decref(resp);
+	free(line);
+	mamori_buf_free(&lr.buf);
+	return r;
+}
+
 const char *
 cli_json_str(const json_t *obj, const char *key)
 {

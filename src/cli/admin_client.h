@@ -6,11 +6,13 @@
 #ifndef MAMORI_CLI_ADMIN_CLIENT_H
 #define MAMORI_CLI_ADMIN_CLIENT_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "cli.h"
 
-#define CLI_ADMIN_MAX_REQUEST (64 * 1024)         /* MAMORI_ADMIN_MAX_REQUEST */
+#define CLI_ADMIN_MAX_REQUEST (6 * 1024 * 1024)   /* MAMORI_ADMIN_MAX_REQUEST */
 #define CLI_ADMIN_MAX_RESPONSE (64 * 1024 * 1024) /* bytes of one answer */
 #define CLI_ADMIN_TIMEOUT_MS (30 * 1000)          /* whole exchange */
 #define CLI_ADMIN_READ_CHUNK (64 * 1024)
@@ -25,6 +27,16 @@
  */
 int cli_admin_call(const struct cli_ctx *ctx, json_t *request,
     json_t **result);
+
+/*
+ * A request answered line by line (docs/admin-protocol.md, "Streams"):
+ * fn gets the first line's result (kind 0), each following line (kind 1),
+ * and the closing summary (kind 2; a one-line answer has none).  Returns
+ * 0, what fn returned, or a MAMORI_ERR_* code after printing why.
+ */
+typedef int (*cli_stream_fn)(void *ud, const json_t *v, int kind);
+int cli_admin_stream(const struct cli_ctx *ctx, json_t *request,
+    uint64_t timeout_ms, cli_stream_fn fn, void *ud);
 
 /* Convenience getters for answers: a missing or mistyped member gives ""
  * or 0, never a failure, so a newer server's answers still print. */

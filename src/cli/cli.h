@@ -107,5 +107,12 @@ int cmd_policy_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_task_create(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_task_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sign(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_push(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_policy_current(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_query(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_hunt_start(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_hunt_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_hunt_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_task_submit(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -97,7 +97,8 @@ static const struct cli_command commands[] = {
 	    "Without --follow the newest events are shown, oldest first.\n"
 	    "\n"
 	    "  --agent A      one agent (id, id prefix or hostname)\n"
-	    "  --type T       process, login, file, network, usb or loss\n"
+	    "  --type T       process, login, file, network, usb, trust\n"
+	    "                 (task and policy decisions) or loss\n"
 	    "  --since TIME   10m, 2h, 7d back from now, or a UTC time such "
 	    "as\n"
 	    "                 2026-11-28T10:15:00Z\n"
@@ -337,6 +338,66 @@ static const struct cli_command commands[] = {
 	    "  --id NAME               your admin id in the policy, when there\n"
 	    "                          is no ADMIN.key.pub (else it must match)\n"
 	    "  --passphrase-file FILE  read the passphrase from FILE's first line",
+	    NULL},
+	{"policy push", cmd_policy_push, "FILE [--json]",
+	    "Hand a signed fleet policy to the server, which sends it to every\n"
+	    "agent holding an older one (now, or when the agent connects).\n"
+	    "\n"
+	    "The server checks it as agents will: signed by the owner key and\n"
+	    "newer than the policy it holds.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"policy current", cmd_policy_current, "[--json]",
+	    "Show the fleet policy the server holds and how many connected\n"
+	    "agents hold it.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"query", cmd_query,
+	    "SQL (--agent ID[,ID...] | --group NAME | --all) [--timeout SECONDS] "
+	    "[--json]",
+	    "Run a read-only SQL query on agents (docs/query.md) and print each\n"
+	    "agent's rows as they arrive, then every agent's status: ok,\n"
+	    "failed, refused (with the agent's reason), timed out, offline.\n"
+	    "\n"
+	    "  --agent ID[,ID...]  agent ids or unique id prefixes\n"
+	    "  --group NAME        a group of the fleet policy\n"
+	    "  --all               every group of the fleet policy\n"
+	    "  --timeout SECONDS   how long to wait for answers (default 10)\n"
+	    "  --json              one JSON object a line: the task, each\n"
+	    "                      result, then the summary",
+	    NULL},
+	{"hunt start", cmd_hunt_start,
+	    "SQL (--agent ID[,ID...] | --group NAME | --all) [--ttl DURATION] "
+	    "[--json]",
+	    "Start a hunt: a query that reaches the targeted agents now and,\n"
+	    "for offline ones, when they connect while it is valid.  Prints\n"
+	    "its id; see the results with hunt show.\n"
+	    "\n"
+	    "  --ttl DURATION  how long it stays valid (default 1h, at most 24h)\n"
+	    "  --json          print the result as JSON",
+	    NULL},
+	{"hunt list", cmd_hunt_list, "[--limit N] [--json]",
+	    "List queries, hunts and submitted tasks with their progress.\n"
+	    "\n"
+	    "  --limit N   the newest N (default 100)\n"
+	    "  --json      print the result as JSON",
+	    NULL},
+	{"hunt show", cmd_hunt_show, "ID [--json]",
+	    "Show one query, hunt or task: every targeted agent's status and\n"
+	    "result.  ID may be a unique prefix of at least 4 characters.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"task submit", cmd_task_submit, "FILE [--wait SECONDS] [--json]",
+	    "Hand a signed task file (task create, then sign) to the server,\n"
+	    "which relays it to its targets while it is valid.  Agents check\n"
+	    "every signature against the fleet policy; the server cannot.\n"
+	    "\n"
+	    "  --wait SECONDS   stream results for that long (default: print\n"
+	    "                   the task id and return)\n"
+	    "  --json           one JSON object a line",
 	    NULL},
 	{"help", cmd_help, "[COMMAND]",
 	    "Show the commands, or one command's help.",

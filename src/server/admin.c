@@ -26,6 +26,7 @@
 
 #include "admin.h"
 #include "enroll_string.h"
+#include "fleet.h"
 #include "err.h"
 #include "inventory.h"
 #include "log.h"
@@ -51,11 +52,34 @@ struct admin_arg {
 typedef json_t *(*admin_fn)(struct mamori_server *srv, json_t *req,
     char *why, size_t whylen);
 
+/* A command that answers line by line (fleet.c): 0 when it took bev. */
+typedef int (*admin_stream_fn)(struct mamori_server *srv,
+    struct bufferevent *bev, json_t *req, char *why, size_t whylen);
+
 struct mamori_admin_cmd {
 	const char *name;
-	admin_fn fn;
+	admin_fn fn;                  /* NULL: a stream command (streams[]) */
 	struct admin_arg args[ADMIN_MAX_ARGS];
 };
+
+static const struct {
+	const char *name;
+	admin_stream_fn fn;
+} streams[] = {
+	{"query", mamori_fleet_query},
+	{"task.submit", mamori_fleet_task_submit},
+};
+
+static admin_stream_fn
+stream_fn(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+		if (strcmp(streams[i].name, name) == 0)
+			return streams[i].fn;
+	return NULL;
+}
 
 static json_t *cmd_status(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_token_create(struct mamori_server *, json_t *, char *,
@@ -96,6 +120,18 @@ static const struct mamori_admin_cmd commands[] = {
 	    {"severity", JSON_STRING}, {"agent", JSON_STRING},
 	    {"limit", JSON_INTEGER}, {NULL, JSON_NULL}}},
 	{"rules", cmd_rules, {{NULL, JSON_NULL}}},
+	{"policy.push", mamori_fleet_policy_push, {{"policy", JSON_STRING},
+	    {NULL, JSON_NULL}}},
+	{"policy.show", mamori_fleet_policy_show, {{NULL, JSON_NULL}}},
+	{"hunt.list", mamori_fleet_hunt_list, {{"limit", JSON_INTEGER},
+	    {NULL, JSON_NULL}}},
+	{"hunt.show", mamori_fleet_hunt_show, {{"id", JSON_STRING},
+	    {NULL, JSON_NULL}}},
+	{"query", NULL, {{"sql", JSON_STRING}, {"agents", JSON_ARRAY},
+	    {"group", JSON_STRING}, {"all", JSON_TRUE}, {"wait", JSON_INTEGER},
+	    {"ttl", JSON_INTEGER}, {NULL, JSON_NULL}}},
+	{"task.submit", NULL, {{"task", JSON_STRING}, {"wait", JSON_INTEGER},
+	    {NULL, JSON_NULL}}},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -681,7 +717,7 @@ cmd_events(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 	if ((type = json_string_value(json_object_get(req, "type"))) != NULL &&
 	    (q.type = mamori_event_type_code(type)) == 0)
 		return fail(why, whylen, "unknown event type; use process, "
-		    "login, file, network, usb or loss");
+		    "login, file, network, usb, trust or loss");
 	match = json_string_value(json_object_get(req, "match"));
 	if (match != NULL && (match[0] == '\0' ||
 	    strlen(match) > ADMIN_MATCH_MAX))
@@ -920,6 +956,15 @@ admin_read(struct bufferevent *bev, void *arg)
 	if (mamori_admin_request_parse(line, len, &req, &cmd, why,
 	    sizeof(why)) != 0) {
 		log_warn("admin: bad request: %s", why);
+	} else if (cmd->fn == NULL) {
+		free(line);
+		if (stream_fn(cmd->name)(srv, bev, req, why, sizeof(why)) == 0) {
+			json_decref(req);
+			return;         /* bev is the command's now */
+		}
+		log_info("admin: %s failed: %s", cmd->name, why);
+		json_decref(req);
+		goto respond;
 	} else {
 		result = cmd->fn(srv, req, why, sizeof(why));
 		if (result == NULL && why[0] == '\0')

@@ -9,7 +9,8 @@
 
 #include <jansson.h>
 
-#define MAMORI_ADMIN_MAX_REQUEST (64 * 1024)
+/* Large enough for a signed policy in base64url (src/trust/policy.h). */
+#define MAMORI_ADMIN_MAX_REQUEST (6 * 1024 * 1024)
 
 struct mamori_admin_cmd;
 

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "log.h"
 #include "pki.h"
+#include "fleet.h"
 #include "server.h"
 #include "server_run.h"
 
@@ -214,6 +215,11 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 	}
 	if ((r = mamori_session_group_init(srv)) != 0)
 		goto out;
+	if ((r = mamori_fleet_new(srv, &srv->fleet)) != 0) {
+		log_error("cannot load the fleet's policy and tasks: %s",
+		    mamori_strerror(r));
+		goto out;
+	}
 	if ((r = tls_context(srv, server_cert, server_key)) != 0)
 		goto out;
 	if ((r = listen_on(srv)) != 0)
@@ -235,6 +241,8 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 out:
 	mamori_session_group_commit(srv);
 	mamori_session_close_all(srv);
+	mamori_fleet_free(srv->fleet);
+	srv->fleet = NULL;
 	mamori_session_group_free(srv);
 	mamori_admin_stop(srv);
 	if (srv->listener != NULL)

@@ -49,6 +49,7 @@ struct mamori_server {
 	struct event *sig_int, *sig_term;
 	struct mamori_store *store;
 	struct mamori_detect *detect; /* rules and indicators (detect.h) */
+	struct mamori_fleet *fleet;   /* policy, tasks, results (fleet.h) */
 	X509 *ca_cert;
 	EVP_PKEY *ca_key;
 	struct mamori_home_fingerprints fp;
@@ -85,6 +86,15 @@ int mamori_session_drop_agent(struct mamori_server *srv,
 int mamori_session_is_connected(struct mamori_server *srv,
     const char *agent_id);
 void mamori_session_close_all(struct mamori_server *srv);
+/* Sends env to agent_id's live session; MAMORI_ERR_NOT_FOUND when it is
+ * not connected (or has not said hello). */
+int mamori_session_send_to(struct mamori_server *srv, const char *agent_id,
+    Mamori__Envelope *env);
+/* Calls fn for every connected agent that reported its policy version. */
+typedef void (*mamori_session_ready_fn)(void *ctx, const char *agent_id,
+    uint64_t policy_version);
+void mamori_session_foreach_ready(struct mamori_server *srv,
+    mamori_session_ready_fn fn, void *ctx);
 /* Event group commit: set up once the event base exists; commit ends the
  * open group and acknowledges what it stored (safe to call any time). */
 #define MAMORI_GROUP_MAX_EVENTS 20000

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include "err.h"
+#include "fleet.h"
 #include "log.h"
 #include "pki.h"
 #include "server.h"
@@ -54,6 +55,9 @@ struct session {
 	uint64_t acked, stored;
 	int in_group;
 	struct session *group_prev, *group_next;
+	/* The policy version the agent holds, once it said (fleet.c). */
+	int policy_reported;
+	uint64_t policy_version;
 };
 
 static void session_read(struct bufferevent *bev, void *arg);
@@ -796,6 +800,16 @@ session_dispatch(struct session *s, const Mamori__Envelope *env)
 		case MAMORI__ENVELOPE__BODY_EVENT_BATCH:
 			r = handle_events(s, env->event_batch);
 			break;
+		case MAMORI__ENVELOPE__BODY_POLICY_STATUS:
+			s->policy_reported = 1;
+			s->policy_version = env->policy_status->version;
+			r = mamori_fleet_agent_ready(s->srv, s->agent_id,
+			    env->policy_status);
+			break;
+		case MAMORI__ENVELOPE__BODY_TASK_RESULT:
+			r = mamori_fleet_result(s->srv, s->agent_id,
+			    env->task_result);
+			break;
 		default:
 			goto unexpected;
 		}
@@ -942,4 +956,28 @@ mamori_session_close_all(struct mamori_server *srv)
 	free(srv->by_agent);
 	srv->by_agent = NULL;
 	srv->by_agent_cap = 0;
+}
+
+int
+mamori_session_send_to(struct mamori_server *srv, const char *agent_id,
+    Mamori__Envelope *env)
+{
+	struct session *s = table_find(srv, agent_id);
+
+	if (s == NULL || s->state != SS_READY)
+		return MAMORI_ERR_NOT_FOUND;
+	return session_send(s, env);
+}
+
+void
+mamori_session_foreach_ready(struct mamori_server *srv,
+    mamori_session_ready_fn fn, void *ctx)
+{
+	struct session *s, *next;
+
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == SS_READY && s->policy_reported)
+			fn(ctx, s->agent_id, s->policy_version);
+	}
 }

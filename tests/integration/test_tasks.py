@@ -1,0 +1,260 @@
+"""Signed tasks and live queries through the whole product: a fleet policy
+signed by the owner key and pushed through the server, live queries from
+`mamori query`, hunts, and signed tasks from `mamori task submit` relayed
+by the genuine server to real agents - which check every one of them and
+refuse, record and report what the fleet's keys did not sign.
+
+The server here relays whatever it is given (it never checks signatures:
+that is the agents' job), so these are the tasks a compromised server could
+send; the agent's answer and its TrustEvent say why each was refused."""
+import json
+import os
+import subprocess
+import time
+
+from harness import FleetTest, agent_sockets, main, wait_until
+
+PASS = "correct horse battery staple"
+
+
+class TasksTest(FleetTest):
+
+    def setUp(self):
+        super().setUp()
+        self.f = self.fleet()
+        self.pass_file = os.path.join(self.tmp, "pass")
+        with open(self.pass_file, "w") as fp:
+            fp.write(PASS + "\n")
+        self.keys = {}
+        for name in ("alice", "bob", "eve"):
+            self.keys[name] = self.key(name)
+        # Mallory's key claims to be alice's: a wrong signature for alice.
+        self.keys["mallory"] = self.key("mallory", admin_id="alice")
+        self.state_a, _ = self.f.enroll("a")
+        self.state_b, _ = self.f.enroll("b")
+        self.id_a = self.f.agent_id(self.state_a)
+        self.id_b = self.f.agent_id(self.state_b)
+        self.agent_a = self.f.run_agent(self.state_a)
+        self.agent_b = self.f.run_agent(self.state_b)
+        wait_until(lambda: self.f.connected(self.id_a) and self.f.connected(self.id_b),
+                   what="both agents connected")
+        self.push_policy(1, admins=("alice", "bob"))
+
+    # -- helpers ------------------------------------------------------------
+    def key(self, name, admin_id=None):
+        out = os.path.join(self.tmp, name + ".key")
+        args = ["key", "create", "--out", out, "--passphrase-file", self.pass_file]
+        if admin_id:
+            args += ["--id", admin_id]
+        self.f.cli(*args, check=True)
+        return out
+
+    def push_policy(self, version, admins, expect_ok=True):
+        doc = {
+            "version": version,
+            "observe_from_server": True,
+            "quorum": {"collect": 1, "change": min(2, len(admins))},
+            "admins": [{"id": a, "public_key_file": self.keys[a] + ".pub"} for a in admins],
+            "groups": [
+                {"name": "everyone", "agents": ["*"],
+                 "accept": ["query", "read_file", "hash_path", "run_command"]},
+                {"name": "web", "agents": [self.id_a], "accept": ["kill_process"]},
+            ],
+        }
+        path = os.path.join(self.tmp, "policy-%d.json" % version)
+        with open(path, "w") as fp:
+            json.dump(doc, fp)
+        signed = path + ".signed"
+        if os.path.exists(signed):
+            os.unlink(signed)
+        self.f.cli("policy", "sign", path, "--out", signed, check=True)
+        p = self.f.cli("policy", "push", signed)
+        if expect_ok:
+            self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def task(self, name, ttype, target, *params, signers=(), not_before=None, valid=None):
+        path = os.path.join(self.tmp, name + ".task")
+        args = ["task", "create", "--type", ttype, "--target", target, "--out", path]
+        if not_before:
+            args += ["--not-before", not_before]
+        if valid:
+            args += ["--valid", valid]
+        args += list(params)
+        self.f.cli(*args, check=True)
+        for s in signers:
+            self.f.cli("sign", path, "--key", self.keys[s], "--passphrase-file",
+                       self.pass_file, check=True)
+        return path
+
+    def submit(self, path, wait=10):
+        p = self.f.cli("task", "submit", path, "--wait", str(wait), "--json",
+                       timeout=wait + 60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        self.assertEqual(lines[0]["type"], "task")
+        self.assertEqual(lines[-1]["type"], "summary")
+        results = {l["data"]["agent"]: l["data"] for l in lines if l["type"] == "result"}
+        summary = {a["agent"]: a for a in lines[-1]["data"]["agents"]}
+        return lines[0]["data"]["task"], results, summary
+
+    def trust_events(self, agent_id):
+        evs = self.f.events("--agent", agent_id, "--type", "trust")
+        return [e for e in evs]
+
+    def assert_refused(self, path, reason, agent=None, signers_word=None):
+        agent = agent or self.id_a
+        task_id, results, summary = self.submit(path)
+        self.assertIn(agent, results, "agent answered: %r" % summary)
+        self.assertEqual(results[agent]["status"], "refused", results[agent])
+        self.assertEqual(results[agent]["reason"], reason, results[agent])
+        self.assertEqual(summary[agent]["status"], "refused")
+        # The decision is also an event on the lossless path.
+        wait_until(lambda: any(reason in json.dumps(e) and task_id in json.dumps(e)
+                               for e in self.trust_events(agent)),
+                   what="TrustEvent %s for %s" % (reason, task_id))
+        return task_id
+
+    # -- tests --------------------------------------------------------------
+    def test_policy_reaches_agents_and_stale_refused(self):
+        cur = self.f.cli_json("policy", "current")
+        self.assertEqual(cur["version"], 1)
+        wait_until(lambda: self.f.cli_json("policy", "current")["connected_current"] == 2,
+                   what="both agents on policy 1")
+        for aid in (self.id_a, self.id_b):
+            wait_until(lambda: any("POLICY_ACCEPTED" in json.dumps(e) or
+                                   "policy_accepted" in json.dumps(e).lower()
+                                   for e in self.trust_events(aid)),
+                       what="policy accepted event")
+        # Not newer: refused by the server, which checks as agents do.
+        p = self.push_policy(1, admins=("alice",), expect_ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("not newer", p.stderr)
+        self.assertOneLine(p.stderr)
+        # Not signed by the owner key: a policy signed by another owner.
+        other = self.fleet("other", start=False)
+        doc = os.path.join(self.tmp, "policy-1.json")
+        signed = os.path.join(self.tmp, "foreign.signed")
+        other.cli("policy", "sign", doc, "--out", signed, check=True)
+        p = self.f.cli("policy", "push", signed)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("owner", p.stderr)
+        self.assertEqual(self.f.cli_json("policy", "current")["version"], 1)
+
+    def test_live_query(self):
+        p = self.f.cli("query", "SELECT pid, name FROM processes WHERE pid = %d"
+                       % self.agent_a.pid, "--agent", self.id_a[:8], "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(l) for l in p.stdout.splitlines()]
+        res = [l["data"] for l in lines if l["type"] == "result"]
+        self.assertEqual(len(res), 1)
+        self.assertEqual(res[0]["status"], "ok")
+        self.assertEqual(res[0]["query"]["columns"], ["pid", "name"])
+        self.assertEqual(res[0]["query"]["rows"], [[self.agent_a.pid, "mamori-agent"]])
+        # Every agent, a per-agent status, and the human form.
+        p = self.f.cli("query", "SELECT count(*) AS n FROM processes", "--all")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("2 of 2 agents answered ok", p.stdout)
+        # Bad SQL and writes: an error from each agent, which keeps serving.
+        for sql, word in (("SELEC nonsense", "syntax"),
+                          ("DELETE FROM processes", ""),
+                          ("ATTACH DATABASE '/tmp/x.db' AS x", ""),
+                          ("SELECT * FROM file", "constraint")):
+            p = self.f.cli("query", sql, "--all", "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            lines = [json.loads(l) for l in p.stdout.splitlines()]
+            res = [l["data"] for l in lines if l["type"] == "result"]
+            self.assertEqual(len(res), 2, lines)
+            for r in res:
+                self.assertEqual(r["status"], "failed", r)
+                self.assertIn(word, r["message"])
+        self.assertFalse(os.path.exists("/tmp/x.db"))
+        p = self.f.cli("query", "SELECT 1 AS one", "--all", "--json")
+        self.assertIn('"one"', p.stdout)
+        # An offline agent is reported as such.
+        self.agent_b.terminate()
+        self.agent_b.wait(timeout=30)
+        wait_until(lambda: not self.f.connected(self.id_b), what="agent b gone")
+        p = self.f.cli("query", "SELECT 1", "--all", "--timeout", "2", "--json")
+        summary = json.loads(p.stdout.splitlines()[-1])["data"]
+        st = {a["agent"]: a["status"] for a in summary["agents"]}
+        self.assertEqual(st, {self.id_a: "ok", self.id_b: "offline"})
+
+    def test_hunt_reaches_offline_agent(self):
+        self.agent_b.terminate()
+        self.agent_b.wait(timeout=30)
+        wait_until(lambda: not self.f.connected(self.id_b), what="agent b gone")
+        p = self.f.cli("hunt", "start", "SELECT 42 AS answer", "--all", "--ttl", "10m")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hunt = p.stdout.strip()
+        self.assertEqual(len(hunt), 32)
+        wait_until(lambda: self.f.cli_json("hunt", "show", hunt[:8])["ok"] == 1,
+                   what="agent a answers the hunt")
+        self.assertEqual(self.f.cli_json("hunt", "show", hunt)["pending"], 1)
+        self.f.run_agent(self.state_b)
+        wait_until(lambda: self.f.cli_json("hunt", "show", hunt)["ok"] == 2,
+                   what="agent b answers when it connects")
+        shown = self.f.cli_json("hunt", "show", hunt)
+        self.assertEqual(sorted(r["agent"] for r in shown["results"]),
+                         sorted([self.id_a, self.id_b]))
+        for r in shown["results"]:
+            self.assertEqual(r["query"]["rows"], [[42]])
+        listed = self.f.cli_json("hunt", "list")
+        self.assertEqual([h["id"] for h in listed if h["kind"] == "hunt"], [hunt])
+        # Results are sealed at rest: the marker query text is nowhere on disk.
+        marker = "qz-HUNT-MARKER-77c1"
+        self.f.cli("query", "SELECT '%s' AS m" % marker, "--all", "--timeout", "5",
+                   check=True)
+        self.f.stop()
+        for root, _, files in os.walk(self.f.home):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as fp:
+                    self.assertNotIn(marker.encode(), fp.read(), name)
+        self.f.start()
+
+    def test_signed_task_runs(self):
+        path = self.task("read", "read_file", "agent:" + self.id_a,
+                         "--path", "/etc/hostname", signers=("alice",))
+        task_id, results, summary = self.submit(path)
+        self.assertEqual(results[self.id_a]["status"], "ok", results)
+        # The decision and the end are events with the signer named.
+        evs = self.trust_events(self.id_a)
+        text = json.dumps([e for e in evs if task_id in json.dumps(e)])
+        self.assertIn("alice", text)
+
+    def test_refusals(self):
+        a = "agent:" + self.id_a
+        self.assert_refused(self.task("nosig", "read_file", a, "--path", "/etc/hostname"),
+                            "NO_SIGNATURE")
+        self.assert_refused(self.task("badsig", "read_file", a, "--path", "/etc/hostname",
+                                      signers=("mallory",)), "BAD_SIGNATURE")
+        self.assert_refused(self.task("unknown", "read_file", a, "--path", "/etc/hostname",
+                                      signers=("eve",)), "UNKNOWN_SIGNER")
+        self.assert_refused(self.task("quorum", "run_command", a, "--", "/bin/true",
+                                      signers=("alice",)), "QUORUM")
+        self.assert_refused(self.task("early", "read_file", a, "--path", "/etc/hostname",
+                                      signers=("alice",), not_before="+2h"),
+                            "NOT_YET_VALID")
+        # Addressed to agent b but relayed to a by a lying server: the
+        # genuine server only sends it to b, so target b and check a never
+        # ran it, and a task for a group a is not in is refused by a.
+        self.assert_refused(self.task("type", "kill_process", "agent:" + self.id_b,
+                                      "--pid", "999999", signers=("alice", "bob")),
+                            "TYPE_NOT_ALLOWED", agent=self.id_b)
+        # Re-signed after a new policy removed the signer.
+        self.push_policy(2, admins=("alice",))
+        wait_until(lambda: self.f.cli_json("policy", "current")["connected_current"] == 2,
+                   what="both agents on policy 2")
+        self.assert_refused(self.task("removed", "read_file", a, "--path", "/etc/hostname",
+                                      signers=("bob",)), "UNKNOWN_SIGNER")
+
+    def test_no_listening_socket(self):
+        for p in (self.agent_a, self.agent_b):
+            self.assertEqual(agent_sockets(p.pid), [])
+        self.f.cli("query", "SELECT 1", "--all", check=True)
+        for p in (self.agent_a, self.agent_b):
+            self.assertEqual(agent_sockets(p.pid), [])
+
+
+if __name__ == "__main__":
+    main()
