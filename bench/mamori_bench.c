@@ -15,9 +15,18 @@
  *       of B process events (about 300 bytes each) and wait for the
  *       server's acknowledgement, round after round, for SEC seconds;
  *       prints the acknowledged (stored) events per second.
+ *   mamori-bench query --string S --count N --home HOME --mamori PATH
+ *       [--rounds R]
+ *       enrolls and connects N agents that answer every query task at
+ *       once, then runs `mamori query ... --all` R times and prints the
+ *       time from starting the command until every result was in.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +328,200 @@ read_ack(struct sim_agent *a, uint64_t seq)
 	return 0;
 }
 
+/* ---- live queries ------------------------------------------------------ */
+
+#define BENCH_QUERY_RESULT "{\"columns\":[\"one\"],\"rows\":[[1]]}"
+
+/* Answers one frame: a TaskDelivery gets an OK result at once. */
+static int
+answer_frame(struct sim_agent *a, const uint8_t *body, uint32_t len,
+    struct mamori_buf *out, size_t *answered)
+{
+	Mamori__Envelope *env = NULL, renv = MAMORI__ENVELOPE__INIT;
+	Mamori__SignedTask *st = NULL;
+	Mamori__TaskBody *tb = NULL;
+	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
+	size_t w;
+	int r = 1;
+
+	if (mamori_envelope_decode(body, len, 1 << 20, &env) != 0)
+		return 1;
+	if (env->body_case != MAMORI__ENVELOPE__BODY_TASK_DELIVERY) {
+		r = 0;
+		goto out;
+	}
+	if ((st = mamori__signed_task__unpack(NULL,
+	    env->task_delivery->signed_task.len,
+	    env->task_delivery->signed_task.data)) == NULL ||
+	    (tb = mamori__task_body__unpack(NULL, st->body.len,
+	    st->body.data)) == NULL)
+		goto out;
+	res.task_id = tb->task_id;
+	res.status = MAMORI__TASK_RESULT__STATUS__OK;
+	res.query_json = (char *)(uintptr_t)BENCH_QUERY_RESULT;
+	renv.body_case = MAMORI__ENVELOPE__BODY_TASK_RESULT;
+	renv.task_result = &res;
+	mamori_buf_reset(out);
+	if (mamori_frame_encode(&renv, out) != 0 ||
+	    SSL_write_ex(a->ssl, out->data, out->len, &w) != 1)
+		goto out;
+	(*answered)++;
+	r = 0;
+out:
+	if (tb != NULL)
+		mamori__task_body__free_unpacked(tb, NULL);
+	if (st != NULL)
+		mamori__signed_task__free_unpacked(st, NULL);
+	mamori_envelope_free(env);
+	return r;
+}
+
+/* Reads and answers every frame the agent has ready. */
+static int
+agent_readable(struct sim_agent *a, struct mamori_buf *out, size_t *answered)
+{
+	static uint8_t body[1 << 20];
+	uint8_t hdr[4];
+	uint32_t len;
+	size_t got;
+
+	do {
+		if (SSL_read_ex(a->ssl, hdr, 4, &got) != 1 || got != 4 ||
+		    mamori_frame_length(hdr, sizeof(body), &len) != 0 ||
+		    SSL_read_ex(a->ssl, body, len, &got) != 1 || got != len)
+			return 1;
+		if (answer_frame(a, body, len, out, answered) != 0)
+			return 1;
+	} while (SSL_pending(a->ssl) > 0);
+	return 0;
+}
+
+static int
+query_round(struct sim_agent *agents, size_t n, int ep, const char *home,
+    const char *mamori, unsigned round)
+{
+	char *argv[] = {(char *)(uintptr_t)mamori, (char *)(uintptr_t)"--home",
+	    (char *)(uintptr_t)home, (char *)(uintptr_t)"query",
+	    (char *)(uintptr_t)"SELECT 1 AS one", (char *)(uintptr_t)"--all",
+	    (char *)(uintptr_t)"--timeout", (char *)(uintptr_t)"60",
+	    (char *)(uintptr_t)"--json", NULL};
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	struct epoll_event ev, ready[256];
+	struct mamori_buf out, cli;
+	size_t answered = 0, ok = 0;
+	int pipefd[2], status = 0, open_pipe = 1, k, nr;
+	char chunk[65536];
+	double t0, dt;
+	ssize_t got;
+	pid_t pid;
+	char *p;
+
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		return 1;
+	mamori_buf_init(&out, 1 << 20);
+	mamori_buf_init(&cli, (size_t)256 << 20);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	t0 = now_s();
+	if (posix_spawn(&pid, mamori, &fa, NULL, argv, environ) != 0) {
+		fprintf(stderr, "query: cannot start %s\n", mamori);
+		return 1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = n;        /* the command's output */
+	epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &ev);
+	while (open_pipe) {
+		nr = epoll_wait(ep, ready, 256, 1000);
+		for (k = 0; k < nr; k++) {
+			size_t i = (size_t)ready[k].data.u64;
+
+			if (i < n) {
+				if (agent_readable(&agents[i], &out,
+				    &answered) != 0) {
+					epoll_ctl(ep, EPOLL_CTL_DEL,
+					    agents[i].fd, NULL);
+					fprintf(stderr, "query: agent %zu "
+					    "lost\n", i);
+				}
+				continue;
+			}
+			got = read(pipefd[0], chunk, sizeof(chunk));
+			if (got <= 0 || mamori_buf_append(&cli, chunk,
+			    (size_t)got) != 0)
+				open_pipe = 0;
+		}
+	}
+	dt = now_s() - t0;
+	epoll_ctl(ep, EPOLL_CTL_DEL, pipefd[0], NULL);
+	waitpid(pid, &status, 0);
+	close(pipefd[0]);
+	(void)mamori_buf_append(&cli, "", 1);
+	for (p = (char *)cli.data; (p = strstr(p, "\"type\":\"result\"")) !=
+	    NULL; p++)
+		ok++;
+	printf("query round %u: %zu agents, %zu tasks answered, %zu results "
+	    "streamed to `mamori query` in %.3f s (exit %d)\n", round, n,
+	    answered, ok, dt, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	mamori_buf_free(&out);
+	mamori_buf_free(&cli);
+	return ok == n ? 0 : 1;
+}
+
+static int
+fleet_query(const struct mamori_enroll_info *info, struct sim_agent *agents,
+    size_t n, const char *home, const char *mamori, unsigned rounds)
+{
+	struct mamori_agent_state st;
+	struct epoll_event ev;
+	SSL_CTX *ctx = NULL;
+	double t0;
+	size_t i;
+	unsigned k;
+	int r = 1, ep;
+
+	memset(&st, 0, sizeof(st));
+	st.ca = agents[0].ca;
+	st.cert = agents[0].cert;
+	st.key = agents[0].key;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return 1;
+	if (mamori_tls_run_ctx(&st, &ctx) != 0)
+		goto out;
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (connect_agent(ctx, info->server, &agents[i]) != 0) {
+			fprintf(stderr, "query: agent %zu cannot connect\n", i);
+			goto out;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u64 = i;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, agents[i].fd, &ev) != 0)
+			goto out;
+	}
+	printf("connected: %zu agents in %.2f s\n", n, now_s() - t0);
+	sleep(1);       /* the server has said welcome to all */
+	r = 0;
+	for (k = 1; k <= rounds && r == 0; k++)
+		r = query_round(agents, n, ep, home, mamori, k);
+out:
+	for (i = 0; i < n; i++) {
+		if (agents[i].ssl != NULL)
+			SSL_free(agents[i].ssl);
+		if (agents[i].fd > 0)
+			close(agents[i].fd);
+		agents[i].ssl = NULL;
+		agents[i].fd = 0;
+	}
+	close(ep);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
 static int
 ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
     size_t n, unsigned seconds, unsigned batch)
@@ -401,12 +604,16 @@ main(int argc, char **argv)
 		{"hold", required_argument, NULL, 'H'},
 		{"seconds", required_argument, NULL, 'S'},
 		{"batch", required_argument, NULL, 'B'},
+		{"home", required_argument, NULL, 'h'},
+		{"mamori", required_argument, NULL, 'm'},
+		{"rounds", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	struct mamori_enroll_info info;
 	struct sim_agent *agents;
 	struct rlimit rl;
-	const char *cmd, *string = NULL;
+	const char *cmd, *string = NULL, *home = NULL, *mamori = NULL;
+	uint64_t rounds = 3;
 	uint64_t count = 100, threads = 2, pid = 0, hold = 3, seconds = 60;
 	uint64_t batch = 100;
 	size_t i;
@@ -448,6 +655,12 @@ main(int argc, char **argv)
 			    &batch) != 0)
 				return 2;
 			break;
+		case 'h': home = optarg; break;
+		case 'm': mamori = optarg; break;
+		case 'R':
+			if (mamori_parse_u64(optarg, 1, 100, &rounds) != 0)
+				return 2;
+			break;
 		default:
 			return 2;
 		}
@@ -467,6 +680,16 @@ main(int argc, char **argv)
 	r = enroll_all(&info, agents, count, (unsigned)threads);
 	if (r == 0 && strcmp(cmd, "idle") == 0)
 		r = idle(&info, agents, count, (long)pid, (unsigned)hold);
+	if (r == 0 && strcmp(cmd, "query") == 0) {
+		if (home == NULL || mamori == NULL) {
+			fprintf(stderr, "mamori-bench query needs --home and "
+			    "--mamori\n");
+			r = 2;
+		} else {
+			r = fleet_query(&info, agents, count, home, mamori,
+			    (unsigned)rounds);
+		}
+	}
 	if (r == 0 && strcmp(cmd, "ingest") == 0)
 		r = ingest(&info, agents, count, (unsigned)seconds,
 		    (unsigned)batch);

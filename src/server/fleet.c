@@ -891,10 +891,16 @@ mamori_fleet_result(struct mamori_server *srv, const char *agent_id,
 	o.expires = t->not_after + MAMORI_FLEET_RESULT_KEEP;
 	o.value = packed;
 	o.len = len;
-	r = mamori_store_object_put(srv->store, &o, 0, NULL);
-	free(packed);
-	if (r != 0)
+	/* Results of a fleet-wide query arrive by the thousand: they share
+	 * the event group's one commit per pass of the loop. */
+	if ((r = mamori_session_group_join(srv)) != 0 ||
+	    (r = mamori_store_object_put(srv->store, &o, 0, NULL)) != 0) {
+		if (mamori_store_group_is_open(srv->store))
+			mamori_session_group_abort(srv);
+		free(packed);
 		return r;
+	}
+	free(packed);
 	tg->state = T_DONE;
 	tg->status = (uint8_t)res->status;
 	mamori_strlcpy(tg->message, res->message != NULL ? res->message : "",

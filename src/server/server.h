@@ -101,6 +101,11 @@ void mamori_session_foreach_ready(struct mamori_server *srv,
 int mamori_session_group_init(struct mamori_server *srv);
 void mamori_session_group_commit(struct mamori_server *srv);
 void mamori_session_group_free(struct mamori_server *srv);
+/* For a write that may share the open group (task results): opens or
+ * joins it, committed at the end of this pass.  Abort rolls the whole
+ * group back; its agents are not acknowledged and send again. */
+int mamori_session_group_join(struct mamori_server *srv);
+void mamori_session_group_abort(struct mamori_server *srv);
 
 /* Enrollment (enroll.c): checks the token and CSR of an unauthenticated
  * peer and fills resp.  why gets the reason for a refusal, for the log and

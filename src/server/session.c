@@ -981,3 +981,19 @@ mamori_session_foreach_ready(struct mamori_server *srv,
 			fn(ctx, s->agent_id, s->policy_version);
 	}
 }
+
+int
+mamori_session_group_join(struct mamori_server *srv)
+{
+	int r;
+
+	if ((r = mamori_store_group_begin(srv->store)) == 0)
+		event_active(srv->group_commit, EV_TIMEOUT, 0);
+	return r;
+}
+
+void
+mamori_session_group_abort(struct mamori_server *srv)
+{
+	group_end(srv, 0);
+}

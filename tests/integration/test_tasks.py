@@ -9,10 +9,104 @@ that is the agents' job), so these are the tasks a compromised server could
 send; the agent's answer and its TrustEvent say why each was refused."""
 import json
 import os
+import socket
+import ssl
+import struct
 import subprocess
 import time
 
-from harness import FleetTest, agent_sockets, main, wait_until
+from harness import (FleetTest, agent_sockets, envelope, field_bytes, field_varint,
+                     frame, main, wait_until)
+
+WELCOME, TASK_DELIVERY, TASK_RESULT = 13, 24, 25
+
+
+def pb_fields(buf):
+    """Top-level fields of a protobuf message: {number: [values]} (varints
+    as ints, length-delimited as bytes)."""
+    out, i = {}, 0
+
+    def varint():
+        nonlocal i
+        n = shift = 0
+        while True:
+            b = buf[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+    while i < len(buf):
+        key = varint()
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v = varint()
+        elif wt == 2:
+            n = varint()
+            v = bytes(buf[i:i + n])
+            i += n
+        elif wt == 1:
+            v = buf[i:i + 8]
+            i += 8
+        else:
+            v = buf[i:i + 4]
+            i += 4
+        out.setdefault(num, []).append(v)
+    return out
+
+
+class LyingServer:
+    """What an attacker holding the server's key could run: it accepts the
+    agent's connection with the real server certificate and sends whatever
+    it likes."""
+
+    def __init__(self, home, port):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(os.path.join(home, "keys", "server.crt"),
+                            os.path.join(home, "keys", "server.key"))
+        ctx.load_verify_locations(os.path.join(home, "keys", "ca.crt"))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        self.ctx = ctx
+        self.sock = socket.create_server(("127.0.0.1", port), reuse_port=False)
+        self.sock.settimeout(30)
+        self.buf = b""
+
+    def accept(self):
+        raw, _ = self.sock.accept()
+        self.conn = self.ctx.wrap_socket(raw, server_side=True)
+        self.conn.settimeout(30)
+
+    def frames(self, until=None, timeout=20):
+        """Reads frames until one has body field `until`; returns them."""
+        got = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            while len(self.buf) >= 4 and len(self.buf) >= 4 + struct.unpack(">I", self.buf[:4])[0]:
+                n = struct.unpack(">I", self.buf[:4])[0]
+                env = pb_fields(self.buf[4:4 + n])
+                self.buf = self.buf[4 + n:]
+                got.append(env)
+                if until is not None and until in env:
+                    return got
+            try:
+                chunk = self.conn.recv(65536)
+            except (socket.timeout, TimeoutError):
+                continue
+            if not chunk:
+                break
+            self.buf += chunk
+        return got
+
+    def send(self, body_field, body):
+        self.conn.sendall(frame(envelope(body_field, body)))
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+        self.sock.close()
 
 PASS = "correct horse battery staple"
 
@@ -247,6 +341,56 @@ class TasksTest(FleetTest):
                    what="both agents on policy 2")
         self.assert_refused(self.task("removed", "read_file", a, "--path", "/etc/hostname",
                                       signers=("bob",)), "UNKNOWN_SIGNER")
+
+    def test_lying_server(self):
+        """Replays, expired tasks and tasks for another agent, sent over
+        the agent's genuine connection by a server that lies."""
+        ran = self.task("ran", "query", "agent:" + self.id_a, "--sql", "SELECT 7 AS seven",
+                        signers=("alice",))
+        task_id, results, _ = self.submit(ran)
+        self.assertEqual(results[self.id_a]["status"], "ok")
+        past = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3 * 3600))
+        expired = self.task("expired", "read_file", "agent:" + self.id_a, "--path",
+                            "/etc/hostname", signers=("alice",), not_before=past, valid="1h")
+        other = self.task("other", "read_file", "agent:" + self.id_b, "--path",
+                          "/etc/hostname", signers=("alice",))
+        self.agent_b.terminate()
+        self.agent_b.wait(timeout=30)
+        port = self.f.port
+        self.f.stop()
+        liar = LyingServer(self.f.home, port)
+        try:
+            liar.accept()
+            hello = liar.frames(until=12)
+            self.assertTrue(any(12 in e for e in hello), "agent said hello")
+            liar.send(WELCOME, field_bytes(1, self.id_a) + field_varint(2, 30)
+                      + field_varint(3, int(time.time())))
+            answers = {}
+            for name, path in (("replay", ran), ("expired", expired), ("other", other)):
+                with open(path, "rb") as fp:
+                    liar.send(TASK_DELIVERY, field_bytes(1, fp.read()))
+            # Each refusal is answered, except the replay: its answer went
+            # out the first time.
+            deadline = time.time() + 20
+            while len(answers) < 2 and time.time() < deadline:
+                for env in liar.frames(until=TASK_RESULT, timeout=5):
+                    if TASK_RESULT in env:
+                        res = pb_fields(env[TASK_RESULT][0])
+                        answers[res[1][0].hex()] = (res[2][0], res.get(4, [b""])[0].decode())
+            reasons = sorted(r for _, r in answers.values())
+            self.assertEqual(reasons, ["EXPIRED", "NOT_TARGETED"], answers)
+            self.assertNotIn(task_id, answers)
+            # The agent still serves, and opened no socket.
+            self.assertIsNone(self.agent_a.poll())
+            self.assertEqual(agent_sockets(self.agent_a.pid), [])
+        finally:
+            liar.close()
+        # The real server is back: the agent's decisions reach it as events.
+        self.f.start()
+        wait_until(lambda: sum(1 for e in self.trust_events(self.id_a)
+                               if "REPLAYED" in json.dumps(e) or "EXPIRED" in json.dumps(e)
+                               or "NOT_TARGETED" in json.dumps(e)) >= 3,
+                   timeout=40, what="the lying server's tasks reported as refused")
 
     def test_no_listening_socket(self):
         for p in (self.agent_a, self.agent_b):
