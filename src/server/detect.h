@@ -74,4 +74,9 @@ int mamori_detect_rule_get(const struct mamori_detect *d, size_t i,
 void mamori_detect_stats(const struct mamori_detect *d,
     struct mamori_detect_stats *out);
 
+/* Carries the running counts (events evaluated, alerts raised) of from
+ * (may be NULL) over to a detector that replaces it. */
+void mamori_detect_take_counts(struct mamori_detect *to,
+    const struct mamori_detect *from);
+
 #endif
