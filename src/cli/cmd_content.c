@@ -191,7 +191,9 @@ cmd_rules_add(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(res);
 		res = NULL;
 	}
-	if (json)
+	if (fails == npos)
+		r = CLI_EXIT_FAIL;      /* each refusal said why on stderr */
+	else if (json)
 		r = cli_print_json(all);
 	else if ((r = print_table(&t)) == CLI_EXIT_OK) {
 		printf("%zu Sigma rule(s) added and applied\n",
@@ -667,7 +669,9 @@ cmd_vuln_import(struct cli_ctx *ctx, int argc, char **argv)
 		json_array_append_new(all, res);
 		res = NULL;
 	}
-	if (json) {
+	if (json_array_size(all) == 0) {
+		r = CLI_EXIT_FAIL;      /* each refusal said why on stderr */
+	} else if (json) {
 		r = cli_print_json(all);
 	} else {
 		printf("%llu advisories imported from %zu of %zu files\n", total,

@@ -1409,7 +1409,7 @@ mamori_content_vuln_import(const char *home, const char *name,
 	struct osv_report rep = {NULL, NULL};
 	char dir[PATH_MAX], path[PATH_MAX], file[MAMORI_CONTENT_NAME_MAX + 8];
 	const char *stem;
-	size_t stemlen, i;
+	size_t stemlen, i, debian;
 	json_t *ids = NULL, *res = NULL;
 	struct stat sb;
 	int r, replaced;
@@ -1430,7 +1430,10 @@ mamori_content_vuln_import(const char *home, const char *name,
 		    json_array_get(rep.rejected, 0)) : mamori_strerror(r));
 		goto out;
 	}
-	if (set.n == 0) {
+	for (i = 0, debian = 0; i < set.n; i++)
+		if (set.items[i]->n_affected > 0)
+			debian++;
+	if (debian == 0) {
 		snprintf(why, whylen, "%.200s holds no advisory for Debian "
 		    "(ecosystem Debian:N)%s%.300s", name,
 		    json_array_size(rep.rejected) > 0 ? ": " : "",
