@@ -67,6 +67,14 @@ def os_inventory(hostname, os_id, version_id, packages):
     return frame(envelope(INVENTORY, body))
 
 
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def listing(fleet):
     return {r["id"]: r for r in fleet.cli_json("rules", "list")["rules"]}
 
@@ -101,7 +109,7 @@ class Content(FleetTest):
         watched = os.path.join(self.tmp, "watched")
         os.mkdir(watched)
         fleet.run_agent(state, "--watch", watched, sources="file")
-        wait_until(lambda: "event source file started" in open(state + ".log").read(),
+        wait_until(lambda: "event source file started" in read(state + ".log"),
                    what="the file source")
 
         # Before the rule: the file's event is stored, no alert.
