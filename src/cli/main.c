@@ -129,7 +129,8 @@ static const struct cli_command commands[] = {
 	    "\n"
 	    "Rules come from HOME/rules/sigma, indicators from HOME/rules/"
 	    "intel,\n"
-	    "read when mamorid starts; those it cannot apply say why.\n"
+	    "read when mamorid starts and again after each rules add/remove or\n"
+	    "intel import/remove; those it cannot apply say why.\n"
 	    "\n"
 	    "  --json   print the list as JSON",
 	    NULL},
