@@ -304,6 +304,7 @@ cmd_intel_import(struct cli_ctx *ctx, int argc, char **argv)
 	    cli_json_u64(res, "indicators"));
 	if (cli_table_init(&t, 3, headers) != 0)
 		goto out;
+	t.max_width = 0;        /* reasons are shown whole */
 	json_array_foreach(json_object_get(res, "unsupported"), k, e) {
 		const char *cells[3];
 

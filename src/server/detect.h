@@ -6,7 +6,9 @@
  *
  * Rules come from HOME/rules/sigma/ (*.yml, *.yaml, searched recursively)
  * and indicators from HOME/rules/intel/ (*.json STIX 2.1 bundles, searched
- * recursively), read once when the server starts.  A rule or indicator
+ * recursively), read when the server starts and rebuilt whole when an
+ * administrator changes them (admin_content.c swaps the new detector in
+ * between event batches).  A rule or indicator
  * that cannot be applied is logged with its reason and listed by
  * mamori_detect_rule_get(), never dropped in silence.
  *
