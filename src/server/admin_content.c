@@ -338,6 +338,12 @@ report_host(struct mamori_server *srv, const struct mamori_vuln_index *ix,
 		const struct mamori_vuln_finding *f = &res.findings[i];
 		const struct mamori_osv_advisory *ad = f->advisory;
 
+		/* An advisory stored twice (in two files) is one finding:
+		 * findings come sorted by advisory id, then source. */
+		if (i > 0 && strcmp(res.findings[i - 1].advisory->id,
+		    ad->id) == 0 && strcmp(res.findings[i - 1].source,
+		    f->source) == 0)
+			continue;
 		if (json_array_append_new(advs, json_pack(
 		    "{s:s, s:s, s:s, s:s, s:s*, s:o}", "id", ad->id,
 		    "summary", ad->summary != NULL ? ad->summary : "",

@@ -265,8 +265,23 @@ class Content(FleetTest):
                        .get("packages"), what="%s's inventory" % name)
             s.close()
 
+        # The same advisory again inside an array file (stored under that
+        # file's name) with one for bash that wheezy-old's version is past:
+        # the report shows each advisory and host once.
+        with open(DSA) as f:
+            dsa = json.load(f)
+        bash = {"id": "DSA-0000-1", "modified": "2020-01-01T00:00:00Z",
+                "summary": "bash - test advisory",
+                "affected": [{"package": {"ecosystem": "Debian:7", "name": "bash"},
+                              "ranges": [{"type": "ECOSYSTEM", "events": [
+                                  {"introduced": "0"}, {"fixed": "4.2+dfsg-0.1"}]}]}]}
+        both = os.path.join(self.tmp, "feed.json")
+        with open(both, "w") as f:
+            json.dump([dsa, bash], f)
+        self.assertEqual(fleet.cli_json("vuln", "import", both)[0]["advisories"], 2)
+
         rep = fleet.cli_json("vuln", "report")
-        self.assertEqual(rep["advisories_loaded"], 1)
+        self.assertEqual(rep["advisories_loaded"], 3)
         self.assertEqual([a["id"] for a in rep["advisories"]], ["DSA-3029-1"])
         affected = rep["advisories"][0]["hosts"]
         self.assertEqual([h["hostname"] for h in affected], ["wheezy-old"])
