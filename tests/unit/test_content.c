@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "admin.h"
 #include "buf.h"
 #include "content.h"
 #include "detect.h"
@@ -484,11 +485,58 @@ test_vuln(void **state)
 	assert_int_equal(count_files(f, "rules/vuln"), 1);
 }
 
+/* The admin socket's table types the content commands' arguments. */
+static void
+test_admin_requests(void **state)
+{
+	static const struct {
+		const char *line;
+		int ok;
+	} cases[] = {
+		{"{\"cmd\":\"rules.add\",\"name\":\"a.yml\",\"text\":\"x\"}", 1},
+		{"{\"cmd\":\"rules.add\",\"name\":\"a.yml\",\"text\":1}", 0},
+		{"{\"cmd\":\"rules.remove\",\"ids\":[\"a\",\"b\"]}", 1},
+		{"{\"cmd\":\"rules.remove\",\"ids\":\"a\"}", 0},
+		{"{\"cmd\":\"intel.import\",\"name\":\"b\",\"text\":\"{}\"}", 1},
+		{"{\"cmd\":\"intel.list\"}", 1},
+		{"{\"cmd\":\"intel.list\",\"id\":\"x\"}", 0},
+		{"{\"cmd\":\"intel.remove\",\"id\":\"x\"}", 1},
+		{"{\"cmd\":\"yara.add\",\"name\":\"y\",\"text\":\"r\"}", 1},
+		{"{\"cmd\":\"yara.list\"}", 1},
+		{"{\"cmd\":\"yara.remove\",\"name\":\"y\"}", 1},
+		{"{\"cmd\":\"yara.remove\",\"file\":\"y\"}", 0},
+		{"{\"cmd\":\"vuln.import\",\"name\":\"v\",\"text\":\"[]\"}", 1},
+		{"{\"cmd\":\"vuln.report\"}", 1},
+		{"{\"cmd\":\"vuln.report\",\"agent\":\"web-1\"}", 1},
+		{"{\"cmd\":\"vuln.report\",\"agent\":7}", 0},
+	};
+	const struct mamori_admin_cmd *cmd;
+	json_t *req;
+	char why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = mamori_admin_request_parse(cases[i].line,
+		    strlen(cases[i].line), &req, &cmd, why, sizeof(why));
+
+		if (cases[i].ok) {
+			assert_int_equal(r, 0);
+			json_decref(req);
+		} else {
+			assert_int_not_equal(r, 0);
+			assert_null(req);
+			assert_true(why[0] != '\0');
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_name),
+		cmocka_unit_test(test_admin_requests),
 		cmocka_unit_test_setup_teardown(test_sigma_add_remove, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigma_refusals, setup,
