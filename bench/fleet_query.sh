@@ -40,7 +40,7 @@ JSON
   tok=$("$bin/src/cli/mamori" --home "$h" token create --uses "$n" | tail -n 1)
   echo "== $n agents"
   "$bin/bench/mamori-bench" query --string "$tok" --count "$n" --threads 2 \
-    --home "$h" --mamori "$bin/src/cli/mamori" --rounds 3 | grep -v '^machine'
+    --home "$h" --mamori "$bin/src/cli/mamori" --rounds "${ROUNDS:-3}" | grep -v '^machine'
   kill "${pids[-1]}" 2>/dev/null || true
   wait "${pids[-1]}" 2>/dev/null || true
 done

@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-#define CLI_ADMIN_MAX_REQUEST (6 * 1024 * 1024)   /* MAMORI_ADMIN_MAX_REQUEST */
+#define CLI_ADMIN_MAX_REQUEST (16 * 1024 * 1024) /* MAMORI_ADMIN_MAX_REQUEST */
 #define CLI_ADMIN_MAX_RESPONSE (64 * 1024 * 1024) /* bytes of one answer */
 #define CLI_ADMIN_TIMEOUT_MS (30 * 1000)          /* whole exchange */
 #define CLI_ADMIN_READ_CHUNK (64 * 1024)

@@ -114,5 +114,16 @@ int cmd_hunt_start(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hunt_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_hunt_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_task_submit(struct cli_ctx *ctx, int argc, char **argv);
+/* Detection content on the running server (cmd_content.c). */
+int cmd_rules_add(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rules_remove(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_intel_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_intel_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_intel_remove(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_add(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_yara_remove(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_vuln_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_vuln_report(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

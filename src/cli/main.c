@@ -130,9 +130,100 @@ static const struct cli_command commands[] = {
 	    "\n"
 	    "Rules come from HOME/rules/sigma, indicators from HOME/rules/"
 	    "intel,\n"
-	    "read when mamorid starts; those it cannot apply say why.\n"
+	    "read when mamorid starts and again after each rules add/remove or\n"
+	    "intel import/remove; those it cannot apply say why.\n"
 	    "\n"
 	    "  --json   print the list as JSON",
+	    NULL},
+	{"rules add", cmd_rules_add, "FILE... [--json]",
+	    "Add Sigma rules to the running server.\n"
+	    "\n"
+	    "Each FILE holds one rule, or several as YAML documents (---).\n"
+	    "The server checks every rule against its field mapping: a file\n"
+	    "with a rule it cannot apply, without an id, or with an id it\n"
+	    "already has, is refused whole with the reason, and nothing of it\n"
+	    "is stored.  Rules taken are written to HOME/rules/sigma/ID.yml\n"
+	    "and applied at once, without a restart.\n"
+	    "\n"
+	    "  --json   print the rules added as JSON",
+	    NULL},
+	{"rules remove", cmd_rules_remove, "ID... [--json]",
+	    "Remove Sigma rules from the running server by id.\n"
+	    "\n"
+	    "Every ID must be on the server (see rules list); their files are\n"
+	    "deleted and detection reloaded at once.\n"
+	    "\n"
+	    "  --json   print the rules removed as JSON",
+	    NULL},
+	{"intel import", cmd_intel_import, "FILE [--json]",
+	    "Import a STIX 2.1 bundle of indicators into the running server.\n"
+	    "\n"
+	    "Refused when it is not a bundle or none of its indicators can be\n"
+	    "applied.  Otherwise it is kept as HOME/rules/intel/BUNDLE-ID.json\n"
+	    "(a bundle of the same id is replaced) and applied at once; the\n"
+	    "indicators mamori cannot match are listed with the reason.\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"intel list", cmd_intel_list, "[--json]",
+	    "List the indicators of the server's bundles.\n"
+	    "\n"
+	    "Each with its name, pattern type, what it matches, its bundle,\n"
+	    "and whether it is applied (or why not).\n"
+	    "\n"
+	    "  --json   print the list as JSON",
+	    NULL},
+	{"intel remove", cmd_intel_remove, "ID [--json]",
+	    "Remove a bundle, or one indicator, from the running server.\n"
+	    "\n"
+	    "ID is a bundle id (the whole bundle goes) or an indicator id (its\n"
+	    "bundle is rewritten without it, or removed if it was the last).\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"yara add", cmd_yara_add, "FILE [--json]",
+	    "Keep a YARA rule file on the server for the agents.\n"
+	    "\n"
+	    "The server compiles it with libyara, alone and with the files it\n"
+	    "already keeps (a rule name may be taken once); a file that does\n"
+	    "not compile is refused with FILE:LINE: error.  Stored under\n"
+	    "HOME/rules/yara/.\n"
+	    "\n"
+	    "  --json   print the rules as JSON",
+	    NULL},
+	{"yara list", cmd_yara_list, "[--json]",
+	    "List the YARA rules the server keeps.\n"
+	    "\n"
+	    "  --json   print files and rules as JSON",
+	    NULL},
+	{"yara remove", cmd_yara_remove, "NAME [--json]",
+	    "Remove a YARA file from the server.\n"
+	    "\n"
+	    "NAME is a file's name as yara list shows it, or a rule's name (its\n"
+	    "whole file goes, with every rule in it).\n"
+	    "\n"
+	    "  --json   print the result as JSON",
+	    NULL},
+	{"vuln import", cmd_vuln_import, "FILE|DIR [--json]",
+	    "Import OSV advisories (Debian) into the server.\n"
+	    "\n"
+	    "FILE is one advisory or an array of them; DIR is read for its\n"
+	    ".json files, each sent on its own.  A file with no advisory of\n"
+	    "ecosystem Debian:N is refused with the reason (exit 1); the\n"
+	    "rest are kept under HOME/rules/vuln/.\n"
+	    "\n"
+	    "  --json   print what each file gave as JSON",
+	    NULL},
+	{"vuln report", cmd_vuln_report, "[--host H] [--json]",
+	    "Report the advisories open on the fleet's hosts.\n"
+	    "\n"
+	    "Matches the stored advisories against every agent's stored\n"
+	    "package inventory, through the source package and Debian version\n"
+	    "order: each advisory with its hosts, installed and fixed\n"
+	    "versions, then each host with its open advisories.\n"
+	    "\n"
+	    "  --host H   one host (agent id, id prefix or hostname)\n"
+	    "  --json     print the report as JSON",
 	    NULL},
 	{"intel check", cmd_intel_check,
 	    "--bundle FILE... [--sha256 H] [--sha1 H] [--md5 H] [--ip ADDR] "

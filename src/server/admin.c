@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "admin_content.h"
 #include "enroll_string.h"
 #include "fleet.h"
 #include "err.h"
@@ -131,6 +132,24 @@ static const struct mamori_admin_cmd commands[] = {
 	    {"group", JSON_STRING}, {"all", JSON_TRUE}, {"wait", JSON_INTEGER},
 	    {"ttl", JSON_INTEGER}, {NULL, JSON_NULL}}},
 	{"task.submit", NULL, {{"task", JSON_STRING}, {"wait", JSON_INTEGER},
+	    {NULL, JSON_NULL}}},
+	{"rules.add", mamori_admin_rules_add, {{"name", JSON_STRING},
+	    {"text", JSON_STRING}, {NULL, JSON_NULL}}},
+	{"rules.remove", mamori_admin_rules_remove, {{"ids", JSON_ARRAY},
+	    {NULL, JSON_NULL}}},
+	{"intel.import", mamori_admin_intel_import, {{"name", JSON_STRING},
+	    {"text", JSON_STRING}, {NULL, JSON_NULL}}},
+	{"intel.list", mamori_admin_intel_list, {{NULL, JSON_NULL}}},
+	{"intel.remove", mamori_admin_intel_remove, {{"id", JSON_STRING},
+	    {NULL, JSON_NULL}}},
+	{"yara.add", mamori_admin_yara_add, {{"name", JSON_STRING},
+	    {"text", JSON_STRING}, {NULL, JSON_NULL}}},
+	{"yara.list", mamori_admin_yara_list, {{NULL, JSON_NULL}}},
+	{"yara.remove", mamori_admin_yara_remove, {{"name", JSON_STRING},
+	    {NULL, JSON_NULL}}},
+	{"vuln.import", mamori_admin_vuln_import, {{"name", JSON_STRING},
+	    {"text", JSON_STRING}, {NULL, JSON_NULL}}},
+	{"vuln.report", mamori_admin_vuln_report, {{"agent", JSON_STRING},
 	    {NULL, JSON_NULL}}},
 };
 
@@ -287,6 +306,13 @@ resolve_agent(struct mamori_server *srv, const char *spec,
     struct mamori_agent_rec *out, char *why, size_t whylen)
 {
 	return resolve_agent_by(srv, spec, 1, out, why, whylen);
+}
+
+int
+mamori_admin_resolve_agent(struct mamori_server *srv, const char *spec,
+    struct mamori_agent_rec *out, char *why, size_t whylen)
+{
+	return resolve_agent(srv, spec, out, why, whylen);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -914,10 +940,17 @@ admin_respond(struct bufferevent *bev, json_t *result, const char *why)
 	json_decref(resp);
 }
 
+/* One client connection: the line is searched for its end only in the
+ * bytes not yet searched, so a large request costs one pass. */
+struct admin_conn {
+	struct mamori_server *srv;
+	size_t scanned;
+};
+
 static void
 admin_close_when_flushed(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
+	free(arg);
 	bufferevent_free(bev);
 }
 
@@ -925,25 +958,30 @@ static void
 admin_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)what;
-	(void)arg;
+	free(arg);
 	bufferevent_free(bev);
 }
 
 static void
 admin_read(struct bufferevent *bev, void *arg)
 {
-	struct mamori_server *srv = arg;
+	struct admin_conn *conn = arg;
+	struct mamori_server *srv = conn->srv;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	const struct mamori_admin_cmd *cmd;
-	struct evbuffer_ptr eol;
+	struct evbuffer_ptr eol, from;
 	json_t *req = NULL, *result = NULL;
 	char why[512];
 	char *line;
 	size_t len;
 
 	why[0] = '\0';
-	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (evbuffer_ptr_set(in, &from, conn->scanned, EVBUFFER_PTR_SET) != 0)
+		from.pos = -1;
+	eol = evbuffer_search_eol(in, from.pos >= 0 ? &from : NULL, NULL,
+	    EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
+		conn->scanned = evbuffer_get_length(in);
 		if (evbuffer_get_length(in) <= MAMORI_ADMIN_MAX_REQUEST)
 			return;
 		snprintf(why, sizeof(why), "request longer than %d bytes",
@@ -960,7 +998,8 @@ admin_read(struct bufferevent *bev, void *arg)
 		free(line);
 		if (stream_fn(cmd->name)(srv, bev, req, why, sizeof(why)) == 0) {
 			json_decref(req);
-			return;         /* bev is the command's now */
+			free(conn);     /* bev is the command's now */
+			return;
 		}
 		log_info("admin: %s failed: %s", cmd->name, why);
 		json_decref(req);
@@ -978,11 +1017,12 @@ respond:
 	bufferevent_disable(bev, EV_READ);
 	admin_respond(bev, result, why);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		free(conn);
 		bufferevent_free(bev);  /* nothing could be written */
 		return;
 	}
 	bufferevent_setcb(bev, NULL, admin_close_when_flushed, admin_event,
-	    srv);
+	    conn);
 }
 
 /* May this local user administer the server? */
@@ -1019,6 +1059,7 @@ admin_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct mamori_server *srv = arg;
+	struct admin_conn *conn;
 	struct bufferevent *bev;
 	struct timeval tv = {ADMIN_TIMEOUT, 0};
 	uid_t uid;
@@ -1032,12 +1073,18 @@ admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	if ((conn = calloc(1, sizeof(*conn))) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
-	bufferevent_setcb(bev, admin_read, NULL, admin_event, srv);
+	conn->srv = srv;
+	bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		free(conn);
+		evutil_closesocket(fd);
+		return;
+	}
+	bufferevent_setcb(bev, admin_read, NULL, admin_event, conn);
 	bufferevent_setwatermark(bev, EV_READ, 0,
 	    MAMORI_ADMIN_MAX_REQUEST + 2);
 	bufferevent_set_timeouts(bev, &tv, &tv);

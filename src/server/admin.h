@@ -9,8 +9,9 @@
 
 #include <jansson.h>
 
-/* Large enough for a signed policy in base64url (src/trust/policy.h). */
-#define MAMORI_ADMIN_MAX_REQUEST (6 * 1024 * 1024)
+/* A request carries at most one content file (content.h) as JSON text, or
+ * a signed policy in base64url (src/trust/policy.h). */
+#define MAMORI_ADMIN_MAX_REQUEST (16 * 1024 * 1024)
 
 struct mamori_admin_cmd;
 
@@ -25,5 +26,13 @@ int mamori_admin_request_parse(const char *data, size_t len, json_t **req,
 
 /* The command's name ("token.create"). */
 const char *mamori_admin_cmd_name(const struct mamori_admin_cmd *cmd);
+
+struct mamori_server;
+struct mamori_agent_rec;
+
+/* Finds the one agent matching an id, an id prefix of at least 4
+ * characters, or a hostname; on failure why says so. */
+int mamori_admin_resolve_agent(struct mamori_server *srv, const char *spec,
+    struct mamori_agent_rec *out, char *why, size_t whylen);
 
 #endif

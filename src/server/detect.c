@@ -417,6 +417,16 @@ mamori_detect_stats(const struct mamori_detect *d,
 	*out = d->stats;
 }
 
+void
+mamori_detect_take_counts(struct mamori_detect *to,
+    const struct mamori_detect *from)
+{
+	if (from == NULL)
+		return;
+	to->stats.events += from->stats.events;
+	to->stats.alerts += from->stats.alerts;
+}
+
 /* ---- matching ----------------------------------------------------------- */
 
 /* A JSON string of at most MAMORI_DETECT_VALUE_MAX bytes of v, cut at a

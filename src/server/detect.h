@@ -6,7 +6,9 @@
  *
  * Rules come from HOME/rules/sigma/ (*.yml, *.yaml, searched recursively)
  * and indicators from HOME/rules/intel/ (*.json STIX 2.1 bundles, searched
- * recursively), read once when the server starts.  A rule or indicator
+ * recursively), read when the server starts and rebuilt whole when an
+ * administrator changes them (admin_content.c swaps the new detector in
+ * between event batches).  A rule or indicator
  * that cannot be applied is logged with its reason and listed by
  * mamori_detect_rule_get(), never dropped in silence.
  *
@@ -73,5 +75,10 @@ int mamori_detect_rule_get(const struct mamori_detect *d, size_t i,
     struct mamori_detect_rule *out);
 void mamori_detect_stats(const struct mamori_detect *d,
     struct mamori_detect_stats *out);
+
+/* Carries the running counts (events evaluated, alerts raised) of from
+ * (may be NULL) over to a detector that replaces it. */
+void mamori_detect_take_counts(struct mamori_detect *to,
+    const struct mamori_detect *from);
 
 #endif
