@@ -896,6 +896,20 @@ test_hash_path(void **state)
 	(void)find_hash(&res, p);
 	mamori_task_result_clear(&res);
 
+	/* Many entries: the lists grow past their first allocations. */
+	(void)snprintf(p, sizeof(p), "%s/many", c->dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	for (level = 0; level < 70; level++) {
+		(void)snprintf(p, sizeof(p), "%s/many/f%02d", c->dir, level);
+		write_file(p, "hello world", 0600);
+	}
+	(void)snprintf(p, sizeof(p), "%s/many", c->dir);
+	assert_int_equal(run_hash(p, &res), 0);
+	assert_int_equal(res.n_hashes, 70);
+	for (i = 0; i < res.n_hashes; i++)
+		assert_string_equal(res.hashes[i]->sha256, HELLO_SHA256);
+	mamori_task_result_clear(&res);
+
 	/* The start itself a link: refused. */
 	(void)snprintf(p, sizeof(p), "%s/sub/link", root);
 	assert_int_equal(run_hash(p, &res), MAMORI_ERR_NOT_REGULAR);

@@ -136,28 +136,20 @@ mamori_task__check_path(Mamori__TaskResult *res, const char *path)
 	return 0;
 }
 
-/* Grows a repeated field's pointer array by one slot. */
+/* Makes room for entry n of a repeated field whose pointer array holds
+ * max(8, the next power of two >= n) slots. */
 static int
-grow(void ***items, size_t n)
+grow_for(void ***items, size_t n)
 {
 	void **p;
 
-	if ((n & (n - 1)) != 0 && n != 0)
-		return 0;  /* capacity is the next power of two */
+	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+		return 0;
 	p = realloc(*items, (n == 0 ? 8 : n * 2) * sizeof(void *));
 	if (p == NULL)
 		return MAMORI_ERR_ALLOC;
 	*items = p;
 	return 0;
-}
-
-static int
-grow_for(void ***items, size_t n)
-{
-	/* Capacity is max(8, next power of two >= n); grow on reaching it. */
-	if (n < 8)
-		return n == 0 ? grow(items, 0) : 0;
-	return grow(items, n);
 }
 
 static char *
@@ -596,7 +588,7 @@ proc_identity(pid_t pid, long *tgid, int *kthread)
 	if ((s = strrchr((const char *)b.data, ')')) == NULL)
 		goto out;
 	s++;
-	for (field = 3; field < 9 && s != NULL; field++)
+	for (field = 3; field < 9; field++)
 		if ((s = strchr(s + 1, ' ')) == NULL)
 			goto out;
 	errno = 0;
