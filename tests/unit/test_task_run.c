@@ -910,6 +910,26 @@ test_hash_path(void **state)
 		assert_string_equal(res.hashes[i]->sha256, HELLO_SHA256);
 	mamori_task_result_clear(&res);
 
+	/* File names are bytes; the result's strings are UTF-8. */
+	(void)snprintf(p, sizeof(p), "%s/names", c->dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	(void)snprintf(p, sizeof(p), "%s/names/bad\xff\xc3.txt", c->dir);
+	write_file(p, "hello world", 0600);
+	(void)snprintf(p, sizeof(p), "%s/names/caf\xc3\xa9", c->dir);
+	write_file(p, "hello world", 0600);
+	(void)snprintf(p, sizeof(p), "%s/names", c->dir);
+	assert_int_equal(run_hash(p, &res), 0);
+	assert_int_equal(res.n_hashes, 2);
+	(void)snprintf(p, sizeof(p), "%s/names/bad??.txt", c->dir);
+	assert_string_equal(find_hash(&res, p)->sha256, HELLO_SHA256);
+	(void)snprintf(p, sizeof(p), "%s/names/caf\xc3\xa9", c->dir);
+	assert_string_equal(find_hash(&res, p)->sha256, HELLO_SHA256);
+	mamori_task_result_clear(&res);
+	assert_int_equal(run_read("/nonexistent/\xe2\x82", 0, &res),
+	    MAMORI_ERR_NOT_FOUND);
+	assert_non_null(strstr(res.message, "/nonexistent/??"));
+	mamori_task_result_clear(&res);
+
 	/* The start itself a link: refused. */
 	(void)snprintf(p, sizeof(p), "%s/sub/link", root);
 	assert_int_equal(run_hash(p, &res), MAMORI_ERR_NOT_REGULAR);

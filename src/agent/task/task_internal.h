@@ -29,6 +29,11 @@ void mamori_task__message(Mamori__TaskResult *res, const char *fmt, ...)
 int mamori_task__fail(Mamori__TaskResult *res, int code, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
+/* Replaces every byte of text that is not part of valid UTF-8 with '?'
+ * (a protobuf string must be UTF-8; file names are any bytes).  The
+ * length does not change. */
+void mamori_task__text_fix(char *text);
+
 /* The cap on a result's bytes for env. */
 uint64_t mamori_task__output_max(const struct mamori_task_env *env);
 

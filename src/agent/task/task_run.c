@@ -81,6 +81,55 @@ mamori_task__output_max(const struct mamori_task_env *env)
 	return env->output_max;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t need, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+void
+mamori_task__text_fix(char *text)
+{
+	unsigned char *s = (unsigned char *)text;
+	size_t n = strlen(text), i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_len(s + i, n - i)) == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
 static void
 set_message_v(Mamori__TaskResult *res, const char *fmt, va_list ap)
 {
@@ -91,6 +140,7 @@ set_message_v(Mamori__TaskResult *res, const char *fmt, va_list ap)
 	for (i = 0; text[i] != '\0'; i++)
 		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
 			text[i] = '?';
+	mamori_task__text_fix(text);
 	if ((copy = mamori_memdup_str(text, strlen(text))) == NULL)
 		return;
 	free_string(&res->message);
@@ -152,12 +202,18 @@ grow_for(void ***items, size_t n)
 	return 0;
 }
 
+/* A copy of s for a protobuf string: valid UTF-8 (see
+ * mamori_task__text_fix); the shared empty string for "". */
 static char *
 dup_or_empty(const char *s)
 {
+	char *copy;
+
 	if (s == NULL || s[0] == '\0')
 		return (char *)protobuf_c_empty_string;
-	return mamori_memdup_str(s, strlen(s));
+	if ((copy = mamori_memdup_str(s, strlen(s))) != NULL)
+		mamori_task__text_fix(copy);
+	return copy;
 }
 
 static void
