@@ -73,7 +73,9 @@ struct mamori_task_env {
  * output_truncated, exit_code, hashes or yara_matches; leaves task_id and
  * reason to the caller.  Blocking (up to the task's timeout, a walk's
  * MAMORI_TASK_WALK_SECONDS_MAX); call it on a worker thread.  Never
- * returns with a program it started still running.
+ * returns with a program it started still running.  Several tasks may
+ * run at once on different threads, except that env->query serves one
+ * thread at a time (query.h): the caller serialises QUERY tasks.
  *
  * Returns 0 when res->status is OK.  Otherwise res->status is FAILED or
  * TIMED_OUT, res->message says why in one line, and the code is:
