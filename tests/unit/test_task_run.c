@@ -150,8 +150,8 @@ test_command_output_and_status(void **state)
 {
 	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
 	const char *echo[] = {"echo", "hello", "world"};
-	const char *fail3[] = {"/bin/sh", "-c", "echo out; echo err >&2; "
-	    "exit 3"};
+	const char *fail3[] = {"/bin/sh", "-c", ("echo out; echo err >&2; "
+	    "exit 3")};
 	const char *missing[] = {"no-such-program-mamori"};
 	const char *relative[] = {"bin/echo", "x"};
 
@@ -200,8 +200,8 @@ test_command_timeout(void **state)
 	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
 	const char *sleep30[] = {"sleep", "30"};
 	/* Ignores SIGTERM: the group is killed 2 s after it. */
-	const char *stubborn[] = {"/bin/sh", "-c", "trap '' TERM; sleep 30; "
-	    "sleep 30"};
+	const char *stubborn[] = {"/bin/sh", "-c", ("trap '' TERM; sleep 30; "
+	    "sleep 30")};
 	double t0, dt;
 
 	(void)state;
@@ -344,8 +344,8 @@ test_command_clean_environment(void **state)
 {
 	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
 	const char *env[] = {"env"};
-	const char *fds[] = {"/bin/sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '; "
-	    "readlink /proc/$$/fd/0; pwd"};
+	const char *fds[] = {"/bin/sh", "-c", ("ls /proc/$$/fd | tr '\\n' ' '; "
+	    "readlink /proc/$$/fd/0; pwd")};
 	const char *ids[] = {"awk", "{ print ($1 == $5 && $1 == $6) }",
 	    "/proc/self/stat"};
 	int leak;

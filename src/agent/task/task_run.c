@@ -130,6 +130,9 @@ mamori_task__text_fix(char *text)
 	}
 }
 
+static void set_message_v(Mamori__TaskResult *res, const char *fmt,
+    va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 set_message_v(Mamori__TaskResult *res, const char *fmt, va_list ap)
 {

@@ -38,6 +38,9 @@
 #define SPAWN_TICK_MS 50          /* without a pidfd */
 #define SPAWN_READ_CHUNK 16384
 
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int
 fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
