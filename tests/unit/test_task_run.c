@@ -792,6 +792,17 @@ test_read_file(void **state)
 	assert_int_equal(run_read(fifo, 0, &res), MAMORI_ERR_NOT_REGULAR);
 	assert_non_null(strstr(res.message, "a FIFO"));
 	mamori_task_result_clear(&res);
+	/* A device is never opened, only looked at. */
+	assert_int_equal(run_read("/dev/null", 0, &res),
+	    MAMORI_ERR_NOT_REGULAR);
+	assert_non_null(strstr(res.message, "/dev/null is a device"));
+	mamori_task_result_clear(&res);
+	/* A /proc file says size 0 and still has bytes. */
+	assert_int_equal(run_read("/proc/version", 0, &res), 0);
+	assert_true(res.output.len > 10);
+	assert_memory_equal(res.output.data, "Linux", 5);
+	assert_int_equal(res.hashes[0]->size, res.output.len);
+	mamori_task_result_clear(&res);
 	assert_int_equal(run_read(c->dir, 0, &res), MAMORI_ERR_NOT_REGULAR);
 	assert_non_null(strstr(res.message, "a directory"));
 	mamori_task_result_clear(&res);

@@ -5,9 +5,9 @@
  * scanned with the agent's rules).
  *
  * Paths come from a task and are treated as hostile: the last component
- * is opened with O_NOFOLLOW and O_NONBLOCK, so a symbolic link is never
- * followed and a FIFO never blocks; only regular files (fstat on the open
- * descriptor) are read.  Trees are walked with each directory held open
+ * is looked at through an O_PATH, O_NOFOLLOW descriptor and opened for
+ * reading only when it is a regular file, so a symbolic link is never
+ * followed and a FIFO or a device is never opened.  Trees are walked with each directory held open
  * (openat), never following links, never entering pseudo filesystems
  * (proc, sysfs, ...), bounded in depth, entries, time and result bytes.
  * Nothing here writes to the file system.
@@ -165,6 +165,61 @@ code_of_errno(int e)
 	}
 }
 
+/*
+ * Opens name (relative to dirfd) for reading only if it is a regular
+ * file: first as O_PATH without following a link, which opens nothing,
+ * then, after fstat said "regular file", again for reading through
+ * /proc/self/fd, checked to be the same inode.  So a device node (whose
+ * open alone may act: rewind a tape, raise a modem line) or a FIFO is
+ * never opened, even when swapped in between.  Returns the descriptor,
+ * or -1 with *code (NOT_REGULAR with *st telling the type, NOT_FOUND,
+ * PERMISSION, IO) and errno set.
+ */
+static int
+open_regular(int dirfd, const char *name, struct stat *st, int *code)
+{
+	char proc[64];
+	struct stat st2;
+	int pfd, fd, e;
+
+	pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0) {
+		*code = code_of_errno(errno);
+		return -1;
+	}
+	if (fstat(pfd, st) != 0) {
+		e = errno;
+		(void)close(pfd);
+		*code = MAMORI_ERR_IO;
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		(void)close(pfd);
+		*code = MAMORI_ERR_NOT_REGULAR;
+		errno = ENXIO;
+		return -1;
+	}
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	e = errno;
+	(void)close(pfd);
+	if (fd < 0) {
+		*code = code_of_errno(e);
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) ||
+	    st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
+		(void)close(fd);
+		*code = MAMORI_ERR_NOT_REGULAR;
+		errno = ENXIO;
+		return -1;
+	}
+	*st = st2;
+	return fd;
+}
+
 /* ---- READ_FILE -------------------------------------------------------- */
 
 int
@@ -176,7 +231,7 @@ mamori_task__read_file(const struct mamori_task_env *env,
 	char hex[2 * MAMORI_SHA256_LEN + 1];
 	struct stat st;
 	uint64_t omax = mamori_task__output_max(env), max, size = 0;
-	int fd = -1, r, e;
+	int fd = -1, r, e, code;
 
 	mamori_buf_init(&keep, MAMORI_TASK_OUTPUT_MAX);
 	if ((r = mamori_task__check_path(res, p->path)) != 0)
@@ -184,24 +239,16 @@ mamori_task__read_file(const struct mamori_task_env *env,
 	max = p->max_bytes != 0 ? p->max_bytes : MAMORI_TASK_READ_DEFAULT;
 	if (max > omax)
 		max = omax;
-	fd = open(p->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY);
-	if (fd < 0) {
+	memset(&st, 0, sizeof(st));
+	if ((fd = open_regular(AT_FDCWD, p->path, &st, &code)) < 0) {
 		e = errno;
-		r = mamori_task__fail(res, code_of_errno(e), "cannot open %s: "
-		    "%s", p->path, e == ELOOP ? "a symbolic link, not followed"
-		    : strerror(e));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = mamori_task__fail(res, MAMORI_ERR_IO, "cannot stat %s: %s",
-		    p->path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = mamori_task__fail(res, MAMORI_ERR_NOT_REGULAR, "%s is %s; "
-		    "only regular files are read", p->path,
-		    type_word(st.st_mode));
+		if (code == MAMORI_ERR_NOT_REGULAR)
+			r = mamori_task__fail(res, code, "%s is %s; only "
+			    "regular files are read", p->path,
+			    type_word(st.st_mode));
+		else
+			r = mamori_task__fail(res, code, "cannot open %s: %s",
+			    p->path, strerror(e));
 		goto out;
 	}
 	if ((r = hash_fd(fd, &keep, max, hex, &size)) != 0) {
@@ -460,16 +507,12 @@ hash_file(struct walk *w, int dirfd, const char *name, const char *path)
 	char hex[2 * MAMORI_SHA256_LEN + 1];
 	struct stat st;
 	uint64_t size = 0;
-	int fd, r;
+	int fd, r, code;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return hash_add(w, path, NULL, 0, open_error(errno, 0));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return hash_add(w, path, NULL, 0, "not a regular file");
-	}
+	memset(&st, 0, sizeof(st));
+	if ((fd = open_regular(dirfd, name, &st, &code)) < 0)
+		return hash_add(w, path, NULL, 0, code == MAMORI_ERR_NOT_REGULAR
+		    ? type_word(st.st_mode) : open_error(errno, code));
 	r = hash_fd(fd, NULL, 0, hex, &size);
 	(void)close(fd);
 	if (r != 0)
