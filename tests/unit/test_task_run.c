@@ -365,6 +365,35 @@ test_command_clean_environment(void **state)
 	assert_output(&res, "0 1 2 /dev/null\n/\n");
 	mamori_task_result_clear(&res);
 
+	/* Signals: none blocked, none of 1..31 ignored, whatever the agent
+	 * does (it ignores SIGPIPE).  glibc's posix_spawn leaves its own
+	 * internal signals 32 and 33 ignored; nothing else uses them. */
+	{
+		const char *sig[] = {"grep", "-E", "^Sig(Ign|Blk)",
+		    "/proc/self/status"};
+		sigset_t usr1, old;
+		char text[128], *ign;
+		unsigned long long mask;
+
+		(void)signal(SIGPIPE, SIG_IGN);
+		(void)sigemptyset(&usr1);
+		(void)sigaddset(&usr1, SIGUSR1);
+		assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+		assert_int_equal(run_cmd(&env0, sig, 4, 0, 0, &res), 0);
+		assert_true(res.output.len < sizeof(text));
+		memcpy(text, res.output.data, res.output.len);
+		text[res.output.len] = '\0';
+		assert_non_null(strstr(text, "SigBlk:\t0000000000000000\n"));
+		assert_non_null(ign = strstr(text, "SigIgn:\t"));
+		mask = strtoull(ign + 8, NULL, 16);
+		/* Bit n - 1 is signal n. */
+		assert_int_equal(mask & 0x7fffffffull, 0);
+		assert_int_equal(mask & ~0x180000000ull, 0);
+		mamori_task_result_clear(&res);
+		assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+		(void)signal(SIGPIPE, SIG_DFL);
+	}
+
 	/* Its own session and process group. */
 	assert_int_equal(run_cmd(&env0, ids, 3, 0, 0, &res), 0);
 	assert_output(&res, "1\n");

@@ -472,6 +472,10 @@ run_program(const struct mamori_task_env *env,
 		    "%d)%s", sr.path, req->timeout_seconds != 0 ?
 		    req->timeout_seconds : MAMORI_SPAWN_TIMEOUT_DEFAULT,
 		    sr.exit_code, tail);
+	} else if (sr.exit_code < 0) {
+		r = mamori_task__fail(res, MAMORI_ERR_INTERNAL, "%s ended; its "
+		    "exit status was taken by another wait in the agent%s",
+		    sr.path, tail);
 	} else if (sr.exit_code > 128) {
 		r = mamori_task__fail(res, MAMORI_ERR_EXIT_STATUS, "%s was "
 		    "killed by signal %d%s", sr.path, sr.exit_code - 128, tail);

@@ -208,15 +208,19 @@ pidfd_of(pid_t pid)
 }
 
 /* 1 when the leader has exited (its status in *code, the zombie left in
- * place), 0 while it runs. */
+ * place; -1 when someone else reaped it), 0 while it runs. */
 static int
 leader_exited(pid_t pid, int *code)
 {
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-		return errno == ECHILD ? 1 : 0;
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+		if (errno != ECHILD)
+			return 0;
+		*code = -1;
+		return 1;
+	}
 	if (si.si_pid != pid)
 		return 0;
 	if (si.si_code == CLD_EXITED)

@@ -6,13 +6,16 @@
  * (PATH, LANG, HOME and only the extra variables the caller names), stdin
  * on /dev/null, cwd "/", every descriptor other than 0, 1, 2 (and 3 for a
  * script) closed, default signal dispositions and an empty signal mask, in
- * a session and process group of its own.  stdout and stderr share one
+ * a session and process group of its own.  (glibc's posix_spawn leaves
+ * its two internal signals, 32 and 33, ignored in the child; no program
+ * built on glibc uses them, and each glibc program installs its own
+ * handlers when it needs them.)  stdout and stderr share one
  * pipe, so their bytes arrive interleaved as the program wrote them.
  *
  * It uses posix_spawn (glibc's clone(CLONE_VFORK) path), so it is safe to
  * call from one thread of a multithreaded process; no code of ours runs in
- * the child.  The caller must not reap children with waitpid(-1) on
- * another thread: the runner waits for its own pid.
+ * the child.  The process must not ignore SIGCHLD nor reap children with
+ * waitpid(-1) on another thread: the runner waits for its own pid.
  *
  * It must never return while anything of the program's process group is
  * still running: on return the group has been sent SIGKILL and the leader
@@ -68,7 +71,9 @@ struct mamori_spawn_result {
 	struct mamori_buf output;  /* the first output_limit bytes */
 	uint64_t output_total;     /* every byte the program wrote */
 	int truncated;             /* output_total > output.len */
-	int exit_code;             /* exit status, or 128 + signal */
+	int exit_code;             /* exit status, or 128 + signal; -1 when
+	                            * another waitpid took it (SIGCHLD
+	                            * ignored, or waitpid(-1) elsewhere) */
 	int timed_out;             /* the timeout ended it */
 	int lingered;              /* the leader exited, others kept the pipe
 	                            * and were killed */
