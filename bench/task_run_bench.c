@@ -2,7 +2,9 @@
  * task_run_bench.c - cost of tasks through the agent's runner on this
  * host: the QUERY task `SELECT * FROM processes` (engine, JSON text and
  * TaskResult, as the agent would send it) and the RUN_COMMAND task
- * `/bin/true` (one program through posix_spawn, pipe and reaping).
+ * `/bin/true` (one program through posix_spawn, pipe and reaping); then,
+ * once each, the collect tasks HASH_PATH /usr/bin and YARA_SCAN /usr/bin
+ * with the JPCERT/CC Tick rules of the shared corpora.
  *
  * Usage: task-run-bench [--runs N]   (default 20 runs of each)
  * Prints the machine, then one line per task: wall and CPU time per run
@@ -104,6 +106,8 @@ bench(const char *label, const struct mamori_task_env *env,
 			return r;
 		}
 		bytes = strlen(res.query_json) + res.output.len;
+		for (size_t k = 0; k < res.n_hashes; k++)
+			bytes += strlen(res.hashes[k]->path) + 64;
 		wall += w;
 		if (w > worst)
 			worst = w;
@@ -130,6 +134,10 @@ main(int argc, char **argv)
 	Mamori__TaskBody c = MAMORI__TASK_BODY__INIT;
 	Mamori__RunCommandParams cp = MAMORI__RUN_COMMAND_PARAMS__INIT;
 	char *true_argv[] = {"/bin/true"};
+	Mamori__TaskBody h = MAMORI__TASK_BODY__INIT;
+	Mamori__HashPathParams hp = MAMORI__HASH_PATH_PARAMS__INIT;
+	Mamori__TaskBody y = MAMORI__TASK_BODY__INIT;
+	Mamori__YaraScanParams yp = MAMORI__YARA_SCAN_PARAMS__INIT;
 	uint64_t runs = BENCH_RUNS_DEFAULT;
 	int r;
 
@@ -163,6 +171,19 @@ main(int argc, char **argv)
 	r = bench("QUERY SELECT * FROM processes", &env, &q, runs);
 	if (r == 0)
 		r = bench("RUN_COMMAND /bin/true", &env, &c, runs);
+	hp.path = "/usr/bin";
+	h.type = MAMORI__TASK_TYPE__TASK_TYPE_HASH_PATH;
+	h.params_case = MAMORI__TASK_BODY__PARAMS_HASH_PATH;
+	h.hash_path = &hp;
+	if (r == 0)
+		r = bench("HASH_PATH /usr/bin", &env, &h, 1);
+	yp.path = "/usr/bin";
+	y.type = MAMORI__TASK_TYPE__TASK_TYPE_YARA_SCAN;
+	y.params_case = MAMORI__TASK_BODY__PARAMS_YARA_SCAN;
+	y.yara_scan = &yp;
+	env.yara_rules_dir = CORPORA "/yara";
+	if (r == 0)
+		r = bench("YARA_SCAN /usr/bin (JPCERT/CC)", &env, &y, 1);
 	mamori_query_engine_free(env.query);
 	return r == 0 ? 0 : 1;
 }

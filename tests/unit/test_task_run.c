@@ -402,6 +402,63 @@ test_command_clean_environment(void **state)
 	(void)unsetenv("MAMORI_TEST_SECRET");
 }
 
+struct parallel_run {
+	int code;
+	int result;
+	int exit_code;
+	char out[16];
+};
+
+static void *
+parallel_thread(void *arg)
+{
+	struct parallel_run *p = arg;
+	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
+	char script[64];
+	const char *argv[] = {"/bin/sh", "-c", script};
+
+	(void)snprintf(script, sizeof(script), "sleep 0.3; echo %d; exit %d",
+	    p->code, p->code);
+	p->result = run_cmd(&env0, argv, 3, 10, 0, &res);
+	p->exit_code = res.exit_code;
+	if (res.output.len < sizeof(p->out)) {
+		memcpy(p->out, res.output.data, res.output.len);
+		p->out[res.output.len] = '\0';
+	}
+	mamori_task_result_clear(&res);
+	return NULL;
+}
+
+/* Worker threads run tasks at once; each waits for its own program. */
+static void
+test_command_parallel(void **state)
+{
+	struct parallel_run runs[4];
+	pthread_t th[4];
+	char want[16];
+	double t0;
+	int i;
+
+	(void)state;
+	t0 = now_s();
+	for (i = 0; i < 4; i++) {
+		memset(&runs[i], 0, sizeof(runs[i]));
+		runs[i].code = i;
+		assert_int_equal(pthread_create(&th[i], NULL, parallel_thread,
+		    &runs[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_true(now_s() - t0 < 2.5);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(runs[i].result, i == 0 ? 0 :
+		    MAMORI_ERR_EXIT_STATUS);
+		assert_int_equal(runs[i].exit_code, i);
+		(void)snprintf(want, sizeof(want), "%d\n", i);
+		assert_string_equal(runs[i].out, want);
+	}
+}
+
 /* ---- scripts ---------------------------------------------------------- */
 
 static int
@@ -1192,6 +1249,7 @@ main(void)
 		cmocka_unit_test(test_command_output_flood),
 		cmocka_unit_test(test_command_background_child),
 		cmocka_unit_test(test_command_clean_environment),
+		cmocka_unit_test(test_command_parallel),
 		cmocka_unit_test(test_script),
 		cmocka_unit_test(test_package_name_grammar),
 		cmocka_unit_test_setup_teardown(test_package_recording_tool,
