@@ -124,3 +124,6 @@ if [ -f ../shared/corpora/yara/jpcert-tick.yara ]; then
 else
   echo "   skipped: ../shared/corpora/yara/jpcert-tick.yara not found"
 fi
+
+echo "== task runner: QUERY SELECT * FROM processes and RUN_COMMAND /bin/true"
+"$bin/bench/task-run-bench" --runs 20

@@ -44,6 +44,9 @@
 	X(YARA_COMPILE, -45, "YARA rules do not compile")                  \
 	X(YARA_SCAN, -46, "YARA scan failed")                              \
 	X(NOT_REGULAR, -47, "not a regular file")                           \
+	X(UNSUPPORTED, -48, "task type not handled here")                  \
+	X(BAD_PACKAGE, -49, "not a valid Debian package name")             \
+	X(EXIT_STATUS, -57, "program exited with a failure status")        \
 	X(REFUSED, -55, "refused by the fleet policy")                     \
 	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")          \
 	X(QUERY_SQL, -50, "query is not valid SQL")                        \
