@@ -27,12 +27,12 @@
 #include "query.h"
 #include "seen.h"
 #include "task.h"
+#include "task_run.h"
 #include "tasks.h"
 #include "util.h"
 
-#define TASKS_QUERY_TIMEOUT_MS 10000
-#define TASKS_QUERY_BYTES_MAX (4u * 1024 * 1024)
 #define TASKS_MESSAGE_MAX 200
+#define TASKS_OUTPUT_MAX (4u * 1024 * 1024)  /* any result's bytes */
 
 enum { W_OBSERVE = 0, W_ACT, W_COUNT };
 
@@ -61,6 +61,7 @@ struct mamori_agent_tasks {
 	struct mamori_agent_tasks_config cfg;
 	char policy_path[PATH_MAX];
 	char seen_path[PATH_MAX];
+	char yara_dir[PATH_MAX];          /* rules for YARA_SCAN tasks */
 	struct mamori_policy *policy;
 	struct mamori_seen_set *seen;
 	char refused[TASKS_MESSAGE_MAX];      /* the last policy refusal */
@@ -221,70 +222,36 @@ result_now(struct mamori_agent_tasks *t, const uint8_t *id, size_t id_len,
 
 /* ---- workers ----------------------------------------------------------- */
 
-static void
-run_query(struct worker *w, const Mamori__TaskBody *b,
-    Mamori__TaskResult *res, char **json_text)
-{
-	struct mamori_query_limits lim;
-	char err[MAMORI_QUERY_ERR_MAX];
-	json_t *doc = NULL;
-	int r;
-
-	if (w->engine == NULL) {
-		res->status = MAMORI__TASK_RESULT__STATUS__FAILED;
-		res->message = (char *)"the query engine is not available";
-		return;
-	}
-	memset(&lim, 0, sizeof(lim));
-	lim.timeout_ms = TASKS_QUERY_TIMEOUT_MS;
-	lim.bytes_max = TASKS_QUERY_BYTES_MAX;
-	lim.rows_max = MAMORI_QUERY_ROWS_MAX_DEFAULT;
-	err[0] = '\0';
-	r = mamori_query_json(w->engine, b->query->sql, &lim, &doc, err,
-	    sizeof(err));
-	if (r != 0) {
-		res->status = r == MAMORI_ERR_QUERY_TIMEOUT ?
-		    MAMORI__TASK_RESULT__STATUS__TIMED_OUT :
-		    MAMORI__TASK_RESULT__STATUS__FAILED;
-		res->message = strdup(err[0] != '\0' ? err :
-		    mamori_strerror(r));
-		return;
-	}
-	if ((*json_text = json_dumps(doc, JSON_COMPACT)) == NULL) {
-		res->status = MAMORI__TASK_RESULT__STATUS__FAILED;
-		res->message = strdup("out of memory");
-	} else {
-		res->status = MAMORI__TASK_RESULT__STATUS__OK;
-		res->query_json = *json_text;
-	}
-	json_decref(doc);
-}
-
+/* Runs one accepted task with the runner (src/agent/task/): the observe
+ * worker owns the query engine, the other worker never touches it. */
 static void
 run_job(struct worker *w, struct job *j)
 {
 	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
 	const Mamori__TaskBody *b = j->task->body;
-	char *json_text = NULL, *msg = NULL;
+	struct mamori_task_env env;
 	char why[TASKS_MESSAGE_MAX];
 	size_t len;
+	int r;
 
-	res.task_id = b->task_id;
-	res.started_ns = mamori_event_now_ns();
-	if (b->type == MAMORI__TASK_TYPE__TASK_TYPE_QUERY) {
-		run_query(w, b, &res, &json_text);
-		/* run_query's messages are its own copies, or none. */
-		msg = res.message != protobuf_c_empty_string ? res.message :
-		    NULL;
-		if (res.message == NULL)
-			res.message = (char *)"out of memory";
-	} else {
-		snprintf(why, sizeof(why), "this agent does not run %s tasks",
-		    mamori_task_type_name((int)b->type));
-		res.status = MAMORI__TASK_RESULT__STATUS__FAILED;
-		res.message = why;
+	memset(&env, 0, sizeof(env));
+	env.query = w->engine;
+	env.yara_rules_dir = w->t->yara_dir;
+	env.output_max = TASKS_OUTPUT_MAX;
+	r = mamori_task_execute(&env, b, &res);
+	if (r == MAMORI_ERR_UNSUPPORTED && w->t->cfg.device != NULL) {
+		mamori_task_result_clear(&res);
+		r = w->t->cfg.device(w->t->cfg.device_ctx, b, &res);
 	}
-	res.finished_ns = mamori_event_now_ns();
+	(void)r;
+	res.task_id = b->task_id;
+	if (res.status == MAMORI__TASK_RESULT__STATUS__STATUS_UNSPECIFIED) {
+		snprintf(why, sizeof(why), "this agent cannot run %s tasks",
+		    mamori_task_type_name((int)b->type));
+		mamori_task_result_clear(&res);
+		res.status = MAMORI__TASK_RESULT__STATUS__FAILED;
+		res.message = strdup(why);
+	}
 	j->status = (int)res.status;
 	mamori_strlcpy(j->message, res.message != NULL ? res.message : "",
 	    sizeof(j->message));
@@ -306,8 +273,9 @@ run_job(struct worker *w, struct job *j)
 			j->result_len = mamori__task_result__pack(&small,
 			    j->result);
 	}
-	free(json_text);
-	free(msg);
+	res.task_id.data = NULL;    /* the body's, not the runner's */
+	res.task_id.len = 0;
+	mamori_task_result_clear(&res);
 }
 
 static void *
@@ -604,7 +572,9 @@ mamori_agent_tasks_new(const struct mamori_agent_tasks_config *cfg,
 	if ((r = mamori_path_join(t->policy_path, sizeof(t->policy_path),
 	    cfg->state_dir, MAMORI_AGENT_POLICY_FILE)) != 0 ||
 	    (r = mamori_path_join(t->seen_path, sizeof(t->seen_path),
-	    cfg->state_dir, MAMORI_AGENT_SEEN_FILE)) != 0)
+	    cfg->state_dir, MAMORI_AGENT_SEEN_FILE)) != 0 ||
+	    (r = mamori_path_join(t->yara_dir, sizeof(t->yara_dir),
+	    cfg->state_dir, MAMORI_AGENT_YARA_DIR)) != 0)
 		goto out;
 	policy_load(t);
 	if ((r = mamori_seen_open(t->seen_path, mamori_now(), &t->seen)) != 0) {

@@ -27,6 +27,7 @@
 
 #define MAMORI_AGENT_POLICY_FILE "policy.bin"
 #define MAMORI_AGENT_SEEN_FILE "tasks.seen"
+#define MAMORI_AGENT_YARA_DIR "yara"        /* rules YARA_SCAN tasks use */
 #define MAMORI_AGENT_TASK_QUEUE 32       /* tasks waiting per worker */
 #define MAMORI_AGENT_RESULTS_HELD 64     /* results waiting for a connection */
 #define MAMORI_AGENT_RESULT_MAX (6 * 1024 * 1024) /* one result, packed */
@@ -37,6 +38,10 @@ struct mamori_agent_tasks;
 typedef int (*mamori_tasks_send_fn)(void *ctx, Mamori__Envelope *env);
 /* Hands one event (owned) to the spool. */
 typedef int (*mamori_tasks_emit_fn)(void *ctx, Mamori__Event *ev);
+/* Runs a task the runner does not (USB control, host isolation) on a
+ * worker thread; fills res as mamori_task_execute does. */
+typedef int (*mamori_tasks_device_fn)(void *ctx, const Mamori__TaskBody *b,
+    Mamori__TaskResult *res);
 
 struct mamori_agent_tasks_config {
 	const char *state_dir;
@@ -47,7 +52,8 @@ struct mamori_agent_tasks_config {
 	mamori_tasks_emit_fn emit;
 	void *ctx;
 	const char *query_root;           /* "" on a live host */
-	void *runner;                     /* struct mamori_task_env *, or NULL */
+	mamori_tasks_device_fn device;    /* NULL: those tasks fail */
+	void *device_ctx;
 };
 
 /* Loads the held policy (verified again) and the replay set. */
