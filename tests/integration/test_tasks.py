@@ -311,10 +311,21 @@ class TasksTest(FleetTest):
                          "--path", "/etc/hostname", signers=("alice",))
         task_id, results, summary = self.submit(path)
         self.assertEqual(results[self.id_a]["status"], "ok", results)
+        with open("/etc/hostname") as fp:
+            self.assertEqual(results[self.id_a]["output"], fp.read())
         # The decision and the end are events with the signer named.
-        evs = self.trust_events(self.id_a)
-        text = json.dumps([e for e in evs if task_id in json.dumps(e)])
+        def mine():
+            return [e for e in self.trust_events(self.id_a) if task_id in json.dumps(e)]
+        wait_until(lambda: len(mine()) >= 2, what="accepted and finished events")
+        text = json.dumps(mine())
         self.assertIn("alice", text)
+        self.assertIn("TASK_FINISHED", text.upper())
+        # A change task with the quorum runs: a command, its output kept.
+        cmd = self.task("cmd", "run_command", "agent:" + self.id_a, "--",
+                        "/bin/echo", "mamori-ran-this", signers=("alice", "bob"))
+        _, results, _ = self.submit(cmd)
+        self.assertEqual(results[self.id_a]["status"], "ok", results)
+        self.assertEqual(results[self.id_a]["output"], "mamori-ran-this\n")
 
     def test_refusals(self):
         a = "agent:" + self.id_a
