@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "event.h"
 #include "source.h"
+#include "usbctl.h"
 #include "spool.h"
 #include "err.h"
 #include "inventory.h"
@@ -65,6 +66,7 @@ struct agent {
 	void *source_state[AGENT_MAX_SOURCES];
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
 	size_t n_sources;
+	struct mamori_usbctl *usbctl; /* USB device control, or NULL */
 };
 
 static void agent_connect(struct agent *a);
@@ -446,6 +448,30 @@ mamori_agent_source_enabled(const struct mamori_agent_options *opt,
 	return 0;
 }
 
+/* USB device control: the saved rules, enforced on the devices present
+ * now and, through the usb source, on each device attached later.  A
+ * damaged rule file leaves it off (usbctl logs why). */
+static void
+agent_usbctl_start(struct agent *a)
+{
+	char sysfs[PATH_MAX];
+	size_t n = 0;
+	int r;
+
+	if ((size_t)snprintf(sysfs, sizeof(sysfs), "%s/sys",
+	    a->opt->collect.root) >= sizeof(sysfs) ||
+	    mamori_usbctl_open(a->opt->state_dir, sysfs, &a->usbctl) != 0) {
+		log_warn("USB device control is off");
+		return;
+	}
+	if ((r = mamori_usbctl_apply(a->usbctl, &n)) != 0)
+		log_warn("USB rules not fully enforced: %s",
+		    mamori_strerror(r));
+	if (n > 0)
+		log_info("USB rules: %zu present device%s deauthorized", n,
+		    n == 1 ? "" : "s");
+}
+
 static void
 agent_sources_start(struct agent *a)
 {
@@ -462,6 +488,9 @@ agent_sources_start(struct agent *a)
 	ctx.opt = &a->opt->sources;
 	ctx.emit = agent_emit;
 	ctx.sink = a;
+	if (mamori_agent_source_enabled(a->opt, "usb"))
+		agent_usbctl_start(a);
+	ctx.usbctl = a->usbctl;
 	for (i = 0; i < n && a->n_sources < AGENT_MAX_SOURCES; i++) {
 		if (!mamori_agent_source_enabled(a->opt, all[i]->name))
 			continue;
@@ -485,6 +514,8 @@ agent_sources_stop(struct agent *a)
 	for (i = 0; i < a->n_sources; i++)
 		a->source[i]->stop(a->source_state[i]);
 	a->n_sources = 0;
+	mamori_usbctl_free(a->usbctl);
+	a->usbctl = NULL;
 }
 
 /* ---- protocol ---------------------------------------------------------- */
