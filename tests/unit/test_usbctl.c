@@ -135,6 +135,7 @@ tree_new(struct tree *t, int devices)
 {
 	char dir[512], lnk[512];
 
+	memset(t, 0, sizeof(*t));
 	snprintf(t->root, sizeof(t->root), "/tmp/mamori-usbctl-XXXXXX");
 	assert_non_null(mkdtemp(t->root));
 	snprintf(t->sys, sizeof(t->sys), "%s/sys", t->root);
