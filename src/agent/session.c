@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "event.h"
 #include "source.h"
+#include "isolate.h"
 #include "usbctl.h"
 #include "spool.h"
 #include "err.h"
@@ -67,6 +68,7 @@ struct agent {
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
 	size_t n_sources;
 	struct mamori_usbctl *usbctl; /* USB device control, or NULL */
+	int isolated;                 /* the saved isolation intent */
 };
 
 static void agent_connect(struct agent *a);
@@ -817,6 +819,14 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 		fprintf(stderr, "mamori-agent: %s\n", why);
 		return r;
 	}
+	/* Isolation first: a host isolated before a restart or a reboot is
+	 * isolated again before anything else talks to the network. */
+	if (mamori_isolate_restore(opt->state_dir, &a.isolated, why,
+	    sizeof(why)) != 0)
+		log_error("host isolation could not be restored: %s", why);
+	else if (a.isolated)
+		log_warn("this host is isolated: only the mamori server is "
+		    "reachable until a RELEASE_HOST task");
 	if ((r = mamori_tls_run_ctx(&a.st, &a.ctx)) != 0) {
 		fprintf(stderr, "mamori-agent: cannot set up TLS with the "
 		    "state in %s\n", opt->state_dir);
