@@ -251,9 +251,9 @@ isolate_nft(const char *text, char *why, size_t whylen)
 		err = nft_ctx_get_error_buffer(nft);
 		if (err == NULL || err[0] == '\0')
 			err = "nftables refused the change";
-		for (i = 0; i + 1 < sizeof(msg) && err[i] != '\0' &&
-		    err[i] != '\n'; i++)
-			msg[i] = err[i];
+		if ((i = strcspn(err, "\n")) >= sizeof(msg))
+			i = sizeof(msg) - 1;
+		memcpy(msg, err, i);
 		msg[i] = '\0';
 		log_error("isolate: nftables: %s", err);
 		isolate_why(why, whylen, "nftables: %s", msg);

@@ -189,6 +189,11 @@ class IsolationTest(unittest.TestCase):
     def tool(self, *args, check=True):
         return self.ns(self.ns_a, TOOL, self.state, *args, check=check)
 
+    def nocap(self, *args):
+        return self.ns(self.ns_a, "setpriv", "--bounding-set=-net_admin",
+                       "--inh-caps=-net_admin", "--", TOOL, self.state, *args,
+                       check=False)
+
     def connects(self, addr, port):
         return self.ns(self.ns_a, sys.executable, "-c", CONNECT, addr, str(port),
                        check=False).returncode == 0
@@ -278,9 +283,25 @@ class IsolationTest(unittest.TestCase):
         self.assertIn("not a numeric address", p.stderr)
         self.assertFalse(self.has_table())
         self.assertEqual(self.tool("status").stdout.strip(), "not isolated")
-        # A damaged state file: refused, the firewall left as it is.
-        self.tool("apply", self.server, str(self.port))
+        # Without CAP_NET_ADMIN nftables refuses: the reason is said, and
+        # the saved intent is put back as it was (here: none).
         path = os.path.join(self.state, "isolation")
+        if shutil.which("setpriv") is not None:
+            p = self.nocap("apply", self.server, str(self.port))
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("CAP_NET_ADMIN", p.stderr)
+            self.assertFalse(os.path.exists(path))
+            self.assertFalse(self.has_table())
+        self.tool("apply", self.server, str(self.port))
+        if shutil.which("setpriv") is not None:
+            with open(path, "rb") as f:
+                before = f.read()
+            p = self.nocap("release")
+            self.assertEqual(p.returncode, 1)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), before)
+            self.assertTrue(self.has_table())
+        # A damaged state file: refused, the firewall left as it is.
         with open(path, "r+b") as f:
             data = f.read()
             f.seek(0)
