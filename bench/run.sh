@@ -124,3 +124,6 @@ if [ -f ../shared/corpora/yara/jpcert-tick.yara ]; then
 else
   echo "   skipped: ../shared/corpora/yara/jpcert-tick.yara not found"
 fi
+
+echo "== USB device control: decisions, attaches and rule changes on a fake sysfs tree"
+"$bin/bench/usbctl-bench"
