@@ -487,6 +487,29 @@ out:
 }
 
 int
+mamori_isolate_task(const char *state_dir, const char *server,
+    const Mamori__TaskBody *body, char *why, size_t whylen)
+{
+	struct mamori_isolate_target t;
+	int r;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (body == NULL)
+		return MAMORI_ERR_INVALID;
+	if (body->params_case == MAMORI__TASK_BODY__PARAMS_RELEASE_HOST)
+		return mamori_isolate_release(state_dir, why, whylen);
+	if (body->params_case != MAMORI__TASK_BODY__PARAMS_ISOLATE_HOST) {
+		isolate_why(why, whylen, "%s", "not a host isolation task");
+		return MAMORI_ERR_INVALID;
+	}
+	memset(&t, 0, sizeof(t));
+	if ((r = mamori_isolate_resolve(server, &t, why, whylen)) != 0)
+		return r;
+	return mamori_isolate_apply(state_dir, &t, why, whylen);
+}
+
+int
 mamori_isolate_status(const char *state_dir, int *isolated,
     struct mamori_isolate_target *t)
 {

@@ -25,6 +25,8 @@
 
 #include <netinet/in.h>
 
+#include "mamori.pb-c.h"
+
 #define MAMORI_ISOLATE_FILE "isolation"      /* in the agent's state dir */
 #define MAMORI_ISOLATE_TABLE "mamori_isolation"
 #define MAMORI_ISOLATE_PEERS_MAX 16          /* server address:port pairs */
@@ -80,6 +82,15 @@ int mamori_isolate_apply(const char *state_dir,
  * a host that is not isolated is fine.
  */
 int mamori_isolate_release(const char *state_dir, char *why, size_t whylen);
+
+/*
+ * Runs a verified ISOLATE_HOST task (resolves server, "host:port" as the
+ * agent's state names it, then mamori_isolate_apply) or RELEASE_HOST task
+ * (mamori_isolate_release).  INVALID for any other task type.  why gets
+ * the line for the task result.
+ */
+int mamori_isolate_task(const char *state_dir, const char *server,
+    const Mamori__TaskBody *body, char *why, size_t whylen);
 
 /*
  * At agent start: makes the table follow the saved intent (reinstalls it

@@ -719,6 +719,47 @@ out:
 }
 
 int
+mamori_usbctl_task(struct mamori_usbctl *ctl, const Mamori__TaskBody *body,
+    size_t *affected, char *why, size_t whylen)
+{
+	const Mamori__UsbDeviceParams *p;
+	int block;
+
+	if (affected != NULL)
+		*affected = 0;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (body == NULL)
+		return MAMORI_ERR_INVALID;
+	if (body->params_case == MAMORI__TASK_BODY__PARAMS_USB_BLOCK) {
+		p = body->usb_block;
+		block = 1;
+	} else if (body->params_case == MAMORI__TASK_BODY__PARAMS_USB_ALLOW) {
+		p = body->usb_allow;
+		block = 0;
+	} else {
+		if (why != NULL)
+			(void)snprintf(why, whylen, "not a USB task");
+		return MAMORI_ERR_INVALID;
+	}
+	if (p == NULL || p->vendor_id > 0xffff || p->product_id > 0xffff) {
+		if (why != NULL)
+			(void)snprintf(why, whylen, "refused: USB vendor and "
+			    "product ids are 16-bit numbers");
+		return MAMORI_ERR_INVALID;
+	}
+	if (ctl == NULL) {
+		if (why != NULL)
+			(void)snprintf(why, whylen, "USB device control is off "
+			    "on this agent (its rule file was refused, or the "
+			    "usb source is disabled); see the agent log");
+		return MAMORI_ERR_USB_RULES;
+	}
+	return mamori_usbctl_rule(ctl, block, (uint16_t)p->vendor_id,
+	    (uint16_t)p->product_id, p->serial, affected, why, whylen);
+}
+
+int
 mamori_usbctl_on_attach(struct mamori_usbctl *ctl, const char *devpath,
     int *blocked)
 {

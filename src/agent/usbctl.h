@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mamori.pb-c.h"
+
 #define MAMORI_USBCTL_FILE "usb-rules"      /* in the agent's state dir */
 #define MAMORI_USBCTL_RULES_MAX 1024        /* rules in the list */
 #define MAMORI_USBCTL_SERIAL_MAX 255        /* bytes of a serial in a rule */
@@ -86,6 +88,16 @@ int mamori_usbctl_apply(struct mamori_usbctl *ctl, size_t *affected);
 int mamori_usbctl_rule(struct mamori_usbctl *ctl, int block, uint16_t vid,
     uint16_t pid, const char *serial, size_t *affected, char *why,
     size_t whylen);
+
+/*
+ * Runs a verified USB_BLOCK or USB_ALLOW task: checks that its ids fit in
+ * 16 bits, then mamori_usbctl_rule().  ctl may be NULL (control is off:
+ * the rule file was refused or the usb source is disabled), which fails
+ * with USB_RULES and says so in why.  INVALID for any other task type or
+ * an id past 0xffff.
+ */
+int mamori_usbctl_task(struct mamori_usbctl *ctl, const Mamori__TaskBody *body,
+    size_t *affected, char *why, size_t whylen);
 
 /*
  * A device was attached: devpath is the kernel's DEVPATH ("/devices/...",

@@ -5,8 +5,9 @@
  * and must never be run in the host's own namespace by a test.
  *
  *   isolate_tool STATE_DIR apply ADDR PORT [ADDR PORT]...
- *   isolate_tool STATE_DIR apply-server HOST:PORT
+ *   isolate_tool STATE_DIR apply-server HOST:PORT   (as an ISOLATE_HOST task)
  *   isolate_tool STATE_DIR release
+ *   isolate_tool STATE_DIR task-release
  *   isolate_tool STATE_DIR restore
  *   isolate_tool STATE_DIR status
  *   isolate_tool - ruleset ADDR PORT
@@ -26,7 +27,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: isolate_tool STATE_DIR apply ADDR PORT...|"
-	    "apply-server HOST:PORT|release|restore|status\n"
+	    "apply-server HOST:PORT|release|task-release|restore|status\n"
 	    "       isolate_tool - ruleset ADDR PORT\n");
 	return 2;
 }
@@ -55,6 +56,9 @@ peers(int argc, char **argv, struct mamori_isolate_target *t)
 int
 main(int argc, char **argv)
 {
+	Mamori__TaskBody body = MAMORI__TASK_BODY__INIT;
+	Mamori__HostIsolationParams params =
+	    MAMORI__HOST_ISOLATION_PARAMS__INIT;
 	struct mamori_isolate_target t;
 	const char *state, *cmd;
 	char why[512], *text = NULL;
@@ -82,9 +86,15 @@ main(int argc, char **argv)
 			return r;
 		r = mamori_isolate_apply(state, &t, why, sizeof(why));
 	} else if (strcmp(cmd, "apply-server") == 0 && argc == 4) {
-		if ((r = mamori_isolate_resolve(argv[3], &t, why,
-		    sizeof(why))) == 0)
-			r = mamori_isolate_apply(state, &t, why, sizeof(why));
+		/* As the agent does for an accepted ISOLATE_HOST task. */
+		body.params_case = MAMORI__TASK_BODY__PARAMS_ISOLATE_HOST;
+		body.isolate_host = &params;
+		r = mamori_isolate_task(state, argv[3], &body, why,
+		    sizeof(why));
+	} else if (strcmp(cmd, "task-release") == 0 && argc == 3) {
+		body.params_case = MAMORI__TASK_BODY__PARAMS_RELEASE_HOST;
+		body.release_host = &params;
+		r = mamori_isolate_task(state, NULL, &body, why, sizeof(why));
 	} else if (strcmp(cmd, "release") == 0 && argc == 3) {
 		r = mamori_isolate_release(state, why, sizeof(why));
 	} else if (strcmp(cmd, "restore") == 0 && argc == 3) {

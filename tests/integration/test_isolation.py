@@ -248,8 +248,8 @@ class IsolationTest(unittest.TestCase):
         # Twice is fine, and the same.
         self.tool("apply", self.server, str(self.port))
         self.assert_isolated()
-        # By the server's name as the agent has it (numeric here: no DNS
-        # is asked once isolated).
+        # As an ISOLATE_HOST task does it, by the server's name as the
+        # agent has it (numeric here: no DNS is asked once isolated).
         self.tool("apply-server", "%s:%d" % (self.server, self.port))
         self.assert_isolated()
         st = self.tool("status").stdout
@@ -266,7 +266,7 @@ class IsolationTest(unittest.TestCase):
         self.assertIn("host released", out.stdout)
         self.assertFalse(self.has_table())
         self.assert_open()
-        self.tool("release")
+        self.tool("task-release")
         self.assertEqual(self.tool("restore").stdout.strip(), "not isolated")
         self.assertFalse(self.has_table())
         self.assert_open()

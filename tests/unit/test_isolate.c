@@ -239,6 +239,38 @@ test_resolve(void **unused)
 	assert_int_equal(t.n, 0);
 }
 
+/* Task bodies the isolation entry refuses before touching anything. */
+static void
+test_task_refusals(void **unused)
+{
+	Mamori__TaskBody body = MAMORI__TASK_BODY__INIT;
+	Mamori__HostIsolationParams p = MAMORI__HOST_ISOLATION_PARAMS__INIT;
+	Mamori__KillProcessParams kill = MAMORI__KILL_PROCESS_PARAMS__INIT;
+	char dir[] = "/tmp/mamori-isolate-task-XXXXXX", path[256], why[256];
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, MAMORI_ISOLATE_FILE);
+	body.params_case = MAMORI__TASK_BODY__PARAMS_KILL_PROCESS;
+	body.kill_process = &kill;
+	assert_int_equal(mamori_isolate_task(dir, "192.0.2.1:7443", &body,
+	    why, sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "not a host isolation task"));
+	assert_int_equal(mamori_isolate_task(dir, "192.0.2.1:7443", NULL,
+	    why, sizeof(why)), MAMORI_ERR_INVALID);
+	/* A server that does not resolve: refused before anything is
+	 * saved or installed. */
+	body.params_case = MAMORI__TASK_BODY__PARAMS_ISOLATE_HOST;
+	body.isolate_host = &p;
+	assert_int_equal(mamori_isolate_task(dir, "server.invalid:7443",
+	    &body, why, sizeof(why)), MAMORI_ERR_NOT_FOUND);
+	assert_non_null(strstr(why, "cannot resolve the server"));
+	assert_int_equal(mamori_isolate_task(dir, "no-port", &body, why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -247,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_ruleset),
 		cmocka_unit_test(test_state_file),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_task_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -457,6 +457,57 @@ test_hubs_never_blocked(void **unused)
 	tree_free(&t);
 }
 
+/* The entry the task runner calls with a verified task's body. */
+static void
+test_task(void **unused)
+{
+	Mamori__TaskBody body = MAMORI__TASK_BODY__INIT;
+	Mamori__UsbDeviceParams p = MAMORI__USB_DEVICE_PARAMS__INIT;
+	Mamori__KillProcessParams kill = MAMORI__KILL_PROCESS_PARAMS__INIT;
+	struct mamori_usbctl *ctl = NULL;
+	struct tree t;
+	size_t aff = 9;
+	char why[256];
+
+	(void)unused;
+	tree_new(&t, 1);
+	assert_int_equal(mamori_usbctl_open(t.state, t.sys, &ctl), 0);
+	body.params_case = MAMORI__TASK_BODY__PARAMS_USB_BLOCK;
+	body.usb_block = &p;
+	p.vendor_id = 0x10781;          /* past 16 bits */
+	p.product_id = 0x5567;
+	assert_int_equal(mamori_usbctl_task(ctl, &body, &aff, why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "16-bit"));
+	assert_authorized(&t, "1-1", "1");
+	p.vendor_id = 0x0781;
+	p.serial = (char *)"AAAA0001";
+	assert_int_equal(mamori_usbctl_task(ctl, &body, &aff, why,
+	    sizeof(why)), 0);
+	assert_int_equal(aff, 1);
+	assert_non_null(strstr(why, "serial \"AAAA0001\": 1 device "
+	    "deauthorized"));
+	assert_authorized(&t, "1-1", "0");
+	assert_authorized(&t, "1-2", "1");
+	/* Off (no control): refused with the reason. */
+	assert_int_equal(mamori_usbctl_task(NULL, &body, &aff, why,
+	    sizeof(why)), MAMORI_ERR_USB_RULES);
+	assert_non_null(strstr(why, "USB device control is off"));
+	body.params_case = MAMORI__TASK_BODY__PARAMS_USB_ALLOW;
+	body.usb_block = NULL;
+	body.usb_allow = &p;
+	assert_int_equal(mamori_usbctl_task(ctl, &body, &aff, why,
+	    sizeof(why)), 0);
+	assert_int_equal(aff, 1);
+	assert_authorized(&t, "1-1", "1");
+	body.params_case = MAMORI__TASK_BODY__PARAMS_KILL_PROCESS;
+	body.kill_process = &kill;
+	assert_int_equal(mamori_usbctl_task(ctl, &body, &aff, why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	mamori_usbctl_free(ctl);
+	tree_free(&t);
+}
+
 /* ---- the file --------------------------------------------------------------- */
 
 struct capture {
@@ -821,6 +872,7 @@ main(void)
 		cmocka_unit_test(test_decision_table),
 		cmocka_unit_test(test_block_allow_devices),
 		cmocka_unit_test(test_hubs_never_blocked),
+		cmocka_unit_test(test_task),
 		cmocka_unit_test(test_corrupt_file),
 		cmocka_unit_test(test_parse_strict),
 		cmocka_unit_test(test_attach_replay),
