@@ -34,6 +34,7 @@ usage(FILE *f)
 	    "[--spool-max BYTES]\n"
 	    "                        [--auth-log FILE] [--uevent-replay FILE]"
 	    " [--verbose]\n"
+	    "                        [--usb-default-deny]\n"
 	    "       mamori-agent inventory [--json] [--inventory-root DIR]\n"
 	    "       mamori-agent status --state DIR [--json]\n"
 	    "       mamori-agent usb-rules --state DIR [--json]\n"
@@ -70,6 +71,11 @@ usage(FILE *f)
 	    "MiB)\n"
 	    "  --auth-log FILE           authentication log to follow\n"
 	    "  --uevent-replay FILE      read recorded USB uevents (tests)\n"
+	    "  --usb-default-deny        new USB devices stay off until the "
+	    "agent\n"
+	    "                            authorizes them (no USB at all while "
+	    "the\n"
+	    "                            agent is not running)\n"
 	    "  --timeout DUR             longest a query may run (default "
 	    "10s)\n");
 }
@@ -314,6 +320,7 @@ main(int argc, char **argv)
 		{"spool-max", required_argument, NULL, 'm'},
 		{"auth-log", required_argument, NULL, 'a'},
 		{"uevent-replay", required_argument, NULL, 'u'},
+		{"usb-default-deny", no_argument, NULL, 'U'},
 		{"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -401,6 +408,9 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			opt.sources.uevent_replay = optarg;
+			break;
+		case 'U':
+			opt.usb_default_deny = 1;
 			break;
 		case 'j':
 			json = 1;

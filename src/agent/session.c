@@ -458,7 +458,7 @@ agent_usbctl_start(struct agent *a)
 {
 	char sysfs[PATH_MAX];
 	size_t n = 0;
-	int r;
+	int r = 0;
 
 	if ((size_t)snprintf(sysfs, sizeof(sysfs), "%s/sys",
 	    a->opt->collect.root) >= sizeof(sysfs) ||
@@ -466,11 +466,18 @@ agent_usbctl_start(struct agent *a)
 		log_warn("USB device control is off");
 		return;
 	}
-	if ((r = mamori_usbctl_apply(a->usbctl, &n)) != 0)
+	if (a->opt->usb_default_deny ||
+	    mamori_usbctl_default_deny_was_on(a->usbctl))
+		r = mamori_usbctl_set_default_deny(a->usbctl,
+		    a->opt->usb_default_deny, &n);
+	if (r == 0 && (r = mamori_usbctl_apply(a->usbctl, &n)) != 0)
 		log_warn("USB rules not fully enforced: %s",
 		    mamori_strerror(r));
+	else if (r != 0)
+		log_warn("USB default-deny could not be set: %s",
+		    mamori_strerror(r));
 	if (n > 0)
-		log_info("USB rules: %zu present device%s deauthorized", n,
+		log_info("USB rules: %zu present device%s (de)authorized", n,
 		    n == 1 ? "" : "s");
 }
 

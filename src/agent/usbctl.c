@@ -38,9 +38,11 @@
 
 struct mamori_usbctl {
 	char *file;                     /* state_dir/usb-rules */
+	char *deny_mark;                /* state_dir/usb-default-deny */
 	char *sysfs;                    /* holds bus/usb/devices */
 	struct mamori_usb_rule *rules;
 	size_t n;
+	int deny_default;               /* new devices start deauthorized */
 };
 
 /* One device as sysfs shows it. */
@@ -332,6 +334,7 @@ mamori_usbctl_free(struct mamori_usbctl *ctl)
 	if (ctl == NULL)
 		return;
 	free(ctl->file);
+	free(ctl->deny_mark);
 	free(ctl->sysfs);
 	free(ctl->rules);
 	free(ctl);
@@ -361,6 +364,16 @@ mamori_usbctl_open(const char *state_dir, const char *sysfs_root,
 		r = MAMORI_ERR_ALLOC;
 		goto out;
 	}
+	if ((r = mamori_path_join(path, sizeof(path), state_dir,
+	    MAMORI_USBCTL_DENY_MARK)) != 0)
+		goto out;
+	if ((ctl->deny_mark = strdup(path)) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = mamori_path_join(path, sizeof(path), state_dir,
+	    MAMORI_USBCTL_FILE)) != 0)
+		goto out;
 	r = mamori_buf_read_file(&b, path);
 	if (r == MAMORI_ERR_NOT_FOUND) {
 		r = 0;
@@ -439,17 +452,13 @@ usbctl_log_dev(const char *what, const struct usbctl_dev *dev)
 	    sizeof(safe)));
 }
 
-/* Writes "0" or "1" to dev's authorized attribute. */
+/* Writes the one-character value to the sysfs attribute at path. */
 static int
-usbctl_authorize(struct usbctl_dev *dev, int on)
+usbctl_write_attr(const char *path, const char *value)
 {
-	char path[USBCTL_PATH_MAX + 32];
 	ssize_t w;
 	int fd, r = MAMORI_ERR_INTERNAL;
 
-	if (dev->hub || !usbctl_name_controllable(dev->name))
-		return MAMORI_ERR_INVALID;      /* never a hub */
-	(void)snprintf(path, sizeof(path), "%s/authorized", dev->dir);
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_error("usbctl: cannot open %s: %s", path, strerror(errno));
@@ -457,7 +466,7 @@ usbctl_authorize(struct usbctl_dev *dev, int on)
 		    MAMORI_ERR_PERMISSION : MAMORI_ERR_SYSTEM;
 	}
 	do {
-		w = write(fd, on ? "1" : "0", 1);
+		w = write(fd, value, 1);
 	} while (w < 0 && errno == EINTR);
 	if (w != 1) {
 		log_error("usbctl: cannot write %s: %s", path,
@@ -471,14 +480,30 @@ usbctl_authorize(struct usbctl_dev *dev, int on)
 		    strerror(errno));
 		r = MAMORI_ERR_SYSTEM;
 	}
-	if (r == 0) {
+	return r;
+}
+
+/* Writes "0" or "1" to dev's authorized attribute.  A hub may be
+ * authorized (in default-deny mode it starts deauthorized), never
+ * deauthorized. */
+static int
+usbctl_authorize(struct usbctl_dev *dev, int on)
+{
+	char path[USBCTL_PATH_MAX + 32];
+	int r;
+
+	if ((dev->hub && !on) || !usbctl_name_controllable(dev->name))
+		return MAMORI_ERR_INVALID;
+	(void)snprintf(path, sizeof(path), "%s/authorized", dev->dir);
+	if ((r = usbctl_write_attr(path, on ? "1" : "0")) == 0) {
 		dev->authorized = on;
 		usbctl_log_dev(on ? "authorized" : "deauthorized", dev);
 	}
 	return r;
 }
 
-/* Every controllable device under bus/usb/devices, into *devs (malloc'ed). */
+/* Every device under bus/usb/devices but root hubs and interfaces, hubs
+ * included (marked), into *devs (malloc'ed). */
 static int
 usbctl_scan(const struct mamori_usbctl *ctl, struct usbctl_dev **devs,
     size_t *n)
@@ -519,7 +544,7 @@ usbctl_scan(const struct mamori_usbctl *ctl, struct usbctl_dev **devs,
 		    names.v[i]) >= sizeof(d->dir))
 			continue;
 		memcpy(d->name, names.v[i], strlen(names.v[i]) + 1);
-		if (usbctl_dev_read(d) != 0 || d->hub)
+		if (usbctl_dev_read(d) != 0)
 			continue;
 		count++;
 	}
@@ -531,6 +556,34 @@ out:
 	free(v);
 	mamori_names_free(&names);
 	return r;
+}
+
+/*
+ * Makes one device follow the rules: a blocked one is deauthorized; an
+ * allowed one that is deauthorized is authorized again when the rules had
+ * blocked it (was_blocked) or, in default-deny mode, always.  Hubs are
+ * only ever authorized, and only in default-deny mode.  Returns 1 when it
+ * wrote, 0 when nothing was needed, or an error.
+ */
+static int
+usbctl_enforce(const struct mamori_usbctl *ctl, struct usbctl_dev *dev,
+    int was_blocked)
+{
+	int r, want;
+
+	if (dev->hub)
+		want = dev->authorized == 0 && ctl->deny_default ? 1 : -1;
+	else if (usbctl_blocked_by(ctl->rules, ctl->n, dev->vid, dev->pid,
+	    dev->serial))
+		want = dev->authorized != 0 ? 0 : -1;
+	else
+		want = dev->authorized == 0 && (was_blocked ||
+		    ctl->deny_default) ? 1 : -1;
+	if (want < 0)
+		return 0;
+	if ((r = usbctl_authorize(dev, want)) != 0)
+		return r;
+	return 1;
 }
 
 int
@@ -545,12 +598,12 @@ mamori_usbctl_apply(struct mamori_usbctl *ctl, size_t *affected)
 	if ((r = usbctl_scan(ctl, &devs, &n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (devs[i].authorized != 1 || !usbctl_blocked_by(ctl->rules,
-		    ctl->n, devs[i].vid, devs[i].pid, devs[i].serial))
+		/* An unknown state (no readable "authorized") is left. */
+		if (devs[i].authorized < 0)
 			continue;
-		if ((r2 = usbctl_authorize(&devs[i], 0)) == 0)
+		if ((r2 = usbctl_enforce(ctl, &devs[i], 0)) > 0)
 			count++;
-		else if (r == 0)
+		else if (r2 < 0 && r == 0)
 			r = r2;
 	}
 out:
@@ -684,19 +737,12 @@ mamori_usbctl_rule(struct mamori_usbctl *ctl, int block, uint16_t vid,
 	ctl->n = nnext;
 	next = NULL;
 	for (i = 0; i < n; i++) {
-		now = usbctl_blocked_by(ctl->rules, ctl->n, devs[i].vid,
-		    devs[i].pid, devs[i].serial);
-		if (now && devs[i].authorized == 1) {
-			if (usbctl_authorize(&devs[i], 0) == 0)
-				count++;
-			else
-				failed++;
-		} else if (!now && before[i] && devs[i].authorized == 0) {
-			if (usbctl_authorize(&devs[i], 1) == 0)
-				count++;
-			else
-				failed++;
-		}
+		if (devs[i].authorized < 0 || devs[i].hub)
+			continue;
+		if ((now = usbctl_enforce(ctl, &devs[i], before[i])) > 0)
+			count++;
+		else if (now < 0)
+			failed++;
 	}
 	if (why != NULL)
 		(void)snprintf(why, whylen, "%s %04x:%04x%s%s%s: %zu device%s "
@@ -716,6 +762,74 @@ out:
 	free(devs);
 	free(next);
 	return r;
+}
+
+int
+mamori_usbctl_set_default_deny(struct mamori_usbctl *ctl, int on,
+    size_t *affected)
+{
+	struct mamori_names names = {NULL, 0};
+	char dir[USBCTL_PATH_MAX], path[USBCTL_PATH_MAX + 64];
+	size_t i, hubs = 0;
+	int r = MAMORI_ERR_INTERNAL, r2;
+
+	if (affected != NULL)
+		*affected = 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/bus/usb/devices",
+	    ctl->sysfs) >= sizeof(dir)) {
+		r = MAMORI_ERR_TOO_LARGE;
+		goto out;
+	}
+	ctl->deny_default = on ? 1 : 0;
+	r = mamori_list_dir(dir, MAMORI_USBCTL_DEVICES_MAX, &names);
+	if (r == MAMORI_ERR_NOT_FOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	/* Each bus's root hub decides for the devices that come next. */
+	for (i = 0; i < names.n; i++) {
+		if (strncmp(names.v[i], "usb", 3) != 0 ||
+		    strchr(names.v[i], ':') != NULL ||
+		    (size_t)snprintf(path, sizeof(path),
+		    "%s/%s/authorized_default", dir, names.v[i]) >=
+		    sizeof(path))
+			continue;
+		if ((r2 = usbctl_write_attr(path, on ? "0" : "1")) != 0) {
+			r = r2;
+			continue;
+		}
+		hubs++;
+	}
+	log_info("usbctl: default-deny %s on %zu USB bus%s", on ? "on" : "off",
+	    hubs, hubs == 1 ? "" : "es");
+	if (r != 0)
+		goto out;
+	/* Remembered, so an agent started later without the mode puts the
+	 * kernel's default back instead of leaving every new device off. */
+	if (on)
+		r = mamori_file_write(ctl->deny_mark, "1\n", 2, 0600, 0);
+	else if (unlink(ctl->deny_mark) != 0 && errno != ENOENT)
+		r = MAMORI_ERR_SYSTEM;
+	if (r != 0) {
+		log_error("usbctl: cannot record the default-deny mode in %s",
+		    ctl->deny_mark);
+		goto out;
+	}
+	/* On: authorize what is allowed and present (it may have come while
+	 * the agent was down).  Off: nothing changes for present devices. */
+	if (on)
+		r = mamori_usbctl_apply(ctl, affected);
+out:
+	mamori_names_free(&names);
+	return r;
+}
+
+int
+mamori_usbctl_default_deny_was_on(const struct mamori_usbctl *ctl)
+{
+	return access(ctl->deny_mark, F_OK) == 0;
 }
 
 int
@@ -793,14 +907,11 @@ mamori_usbctl_on_attach(struct mamori_usbctl *ctl, const char *devpath,
 	}
 	if ((r = usbctl_dev_read(&dev)) != 0)
 		goto out;
-	if (dev.hub || !usbctl_blocked_by(ctl->rules, ctl->n, dev.vid,
-	    dev.pid, dev.serial)) {
-		r = 0;
+	if ((r = usbctl_enforce(ctl, &dev, 0)) < 0)
 		goto out;
-	}
-	if (dev.authorized != 0 && (r = usbctl_authorize(&dev, 0)) != 0)
-		goto out;
-	*blocked = 1;
+	*blocked = !dev.hub && dev.authorized == 0 &&
+	    usbctl_blocked_by(ctl->rules, ctl->n, dev.vid, dev.pid,
+	    dev.serial);
 	r = 0;
 out:
 	return r;

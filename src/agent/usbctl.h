@@ -36,6 +36,7 @@
 #include "mamori.pb-c.h"
 
 #define MAMORI_USBCTL_FILE "usb-rules"      /* in the agent's state dir */
+#define MAMORI_USBCTL_DENY_MARK "usb-default-deny" /* mode on, in state */
 #define MAMORI_USBCTL_RULES_MAX 1024        /* rules in the list */
 #define MAMORI_USBCTL_SERIAL_MAX 255        /* bytes of a serial in a rule */
 #define MAMORI_USBCTL_DEVICES_MAX 4096      /* sysfs entries looked at */
@@ -90,6 +91,25 @@ int mamori_usbctl_rule(struct mamori_usbctl *ctl, int block, uint16_t vid,
     size_t whylen);
 
 /*
+ * Default-deny mode (off unless the operator asks for it): with on, writes
+ * 0 to every root hub's authorized_default, so the kernel leaves each new
+ * device deauthorized (no driver binds) until the agent authorizes the
+ * allowed ones on attach - no window in which a blocked device works.
+ * Present devices that are allowed but deauthorized, hubs included, are
+ * authorized now (*affected counts them).  With on = 0, writes 1 back.
+ * The trade-off: while the agent is not running (stopped, crashed,
+ * upgrading) no new USB device works, keyboards included.  Root hubs
+ * themselves are never deauthorized.  The mode is remembered in
+ * state_dir/usb-default-deny so that turning it off later (an agent
+ * started without it) writes the kernel's default back.
+ */
+int mamori_usbctl_set_default_deny(struct mamori_usbctl *ctl, int on,
+    size_t *affected);
+
+/* 1 when default-deny was left on by an earlier run (see above). */
+int mamori_usbctl_default_deny_was_on(const struct mamori_usbctl *ctl);
+
+/*
  * Runs a verified USB_BLOCK or USB_ALLOW task: checks that its ids fit in
  * 16 bits, then mamori_usbctl_rule().  ctl may be NULL (control is off:
  * the rule file was refused or the usb source is disabled), which fails
@@ -103,7 +123,8 @@ int mamori_usbctl_task(struct mamori_usbctl *ctl, const Mamori__TaskBody *body,
  * A device was attached: devpath is the kernel's DEVPATH ("/devices/...",
  * taken under sysfs_root) or a name under bus/usb/devices ("1-1").  When the
  * rules block it, it is deauthorized and *blocked is 1; otherwise *blocked
- * is 0 and nothing is written.  *blocked is 1 only when the device is
+ * is 0 and nothing is written (in default-deny mode an allowed device, or
+ * a hub, is authorized).  *blocked is 1 only when the device is
  * deauthorized now.  INVALID for a devpath with "..", NOT_FOUND when the
  * device is not (or no longer) in sysfs.
  */

@@ -820,6 +820,116 @@ test_attach_replay(void **unused)
 	tree_free(&t);
 }
 
+static void
+assert_file(const struct tree *t, const char *rel, const char *want)
+{
+	char path[512], v[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", t->sys, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(v, sizeof(v), f));
+	fclose(f);
+	v[strcspn(v, "\n")] = '\0';
+	assert_string_equal(v, want);
+}
+
+/* Default-deny: root hubs told to leave new devices off; the agent
+ * authorizes the allowed ones (hubs too) and leaves the blocked ones. */
+static void
+test_default_deny(void **unused)
+{
+	struct mamori_usbctl *ctl = NULL;
+	struct mamori_source_options opt;
+	struct mamori_source_ctx ctx;
+	struct event_base *base;
+	struct timeval tick = {0, 20 * 1000};
+	char dir[512], mark[256];
+	struct sink s;
+	struct tree t;
+	void *state = NULL;
+	size_t aff = 9, i;
+	int waited = 0;
+
+	(void)unused;
+	tree_new(&t, 0);
+	snprintf(dir, sizeof(dir), "%s" HC, t.sys);
+	put(dir, "authorized_default", "1");
+	/* One present device that came while the agent was down (off), and
+	 * the recording's devices, not yet on the bus, as the kernel leaves
+	 * them in this mode: deauthorized. */
+	device(&t, "1-4", "046d", "c31c", "00", NULL, 1);
+	snprintf(dir, sizeof(dir), "%s" HC "/1-4", t.sys);
+	put(dir, "authorized", "0");
+	device(&t, "1-1", "0781", "5567", "00", "4C530001160722117071", 0);
+	device(&t, "1-2", "046d", "c31c", "00", NULL, 0);
+	device(&t, "1-3", "05e3", "0608", "09", NULL, 0);
+	for (i = 1; i <= 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "/1-%zu", i);
+		snprintf(dir, sizeof(dir), "%s" HC "%s", t.sys, name);
+		put(dir, "authorized", "0");
+	}
+	assert_int_equal(mamori_usbctl_open(t.state, t.sys, &ctl), 0);
+	assert_int_equal(mamori_usbctl_default_deny_was_on(ctl), 0);
+	assert_int_equal(mamori_usbctl_rule(ctl, 1, 0x0781, 0x5567, NULL,
+	    NULL, NULL, 0), 0);
+	assert_int_equal(mamori_usbctl_set_default_deny(ctl, 1, &aff), 0);
+	assert_int_equal(aff, 1);               /* 1-4, allowed */
+	assert_file(&t, "devices/pci0000:00/0000:00:14.0/usb1/"
+	    "authorized_default", "0");
+	assert_authorized(&t, "1-4", "1");
+	snprintf(mark, sizeof(mark), "%s/%s", t.state,
+	    MAMORI_USBCTL_DENY_MARK);
+	assert_int_equal(access(mark, F_OK), 0);
+
+	memset(&s, 0, sizeof(s));
+	memset(&opt, 0, sizeof(opt));
+	opt.uevent_replay = RECORDING;
+	base = event_base_new();
+	assert_non_null(base);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.base = base;
+	ctx.root = t.root;
+	ctx.opt = &opt;
+	ctx.emit = sink_emit;
+	ctx.sink = &s;
+	ctx.usbctl = ctl;
+	assert_int_equal(mamori_source_usb.start(&ctx, &state), 0);
+	while (s.n < 6 && waited < TEST_WAIT_MS) {
+		event_base_loopexit(base, &tick);
+		event_base_dispatch(base);
+		waited += 20;
+	}
+	mamori_source_usb.stop(state);
+	event_base_free(base);
+	assert_int_equal(s.n, 6);
+	assert_true(s.ev[0]->usb->blocked);
+	assert_false(s.ev[1]->usb->blocked);
+	assert_false(s.ev[2]->usb->blocked);
+	assert_authorized(&t, "1-1", "0");      /* blocked: never turned on */
+	assert_authorized(&t, "1-2", "1");      /* allowed: authorized */
+	assert_authorized(&t, "1-3", "1");      /* a hub: authorized */
+	for (i = 0; i < s.n; i++)
+		mamori_event_free(s.ev[i]);
+
+	/* A later run sees the mode was on; turning it off writes the
+	 * kernel's default back and forgets it. */
+	mamori_usbctl_free(ctl);
+	assert_int_equal(mamori_usbctl_open(t.state, t.sys, &ctl), 0);
+	assert_int_equal(mamori_usbctl_default_deny_was_on(ctl), 1);
+	assert_int_equal(mamori_usbctl_set_default_deny(ctl, 0, &aff), 0);
+	assert_int_equal(aff, 0);
+	assert_file(&t, "devices/pci0000:00/0000:00:14.0/usb1/"
+	    "authorized_default", "1");
+	assert_int_equal(mamori_usbctl_default_deny_was_on(ctl), 0);
+	assert_authorized(&t, "1-1", "0");
+	mamori_usbctl_free(ctl);
+	tree_free(&t);
+}
+
 /* Without usbctl the source reports and writes nothing. */
 static void
 test_attach_without_control(void **unused)
@@ -877,6 +987,7 @@ main(void)
 		cmocka_unit_test(test_parse_strict),
 		cmocka_unit_test(test_attach_replay),
 		cmocka_unit_test(test_attach_without_control),
+		cmocka_unit_test(test_default_deny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
