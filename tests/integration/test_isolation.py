@@ -53,6 +53,25 @@ while True:
                 key.fileobj.sendall(d)
 """
 
+# Records every UDP datagram it gets (one line each) in a file, so the
+# test can see what left the endpoint even when no answer could come back.
+UDP_SINK = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("ready", flush=True)
+while True:
+    d, a = s.recvfrom(2048)
+    with open(sys.argv[3], "ab") as f:
+        f.write(d + b"\n")
+"""
+
+# Sends one UDP datagram.
+UDP_SEND = r"""
+import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+"""
+
 # One connection attempt: exit 0 when the echo came back within 2 s.
 CONNECT = r"""
 import socket, sys
@@ -174,6 +193,13 @@ class IsolationTest(unittest.TestCase):
             stdout=subprocess.PIPE, text=True)
         self.procs.append(listener)
         self.assertEqual(listener.stdout.readline().strip(), "ready")
+        self.udp_log = os.path.join(self.tmp, "udp.log")
+        sink = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_b, sys.executable, "-c", UDP_SINK,
+             self.elsewhere, str(self.port), self.udp_log],
+            stdout=subprocess.PIPE, text=True)
+        self.procs.append(sink)
+        self.assertEqual(sink.stdout.readline().strip(), "ready")
 
     def cleanup(self):
         for p in self.procs:
@@ -198,6 +224,19 @@ class IsolationTest(unittest.TestCase):
         return self.ns(self.ns_a, sys.executable, "-c", CONNECT, addr, str(port),
                        check=False).returncode == 0
 
+    def udp_arrives(self, tag):
+        """Sends a datagram to elsewhere; True when the outside got it."""
+        self.ns(self.ns_a, sys.executable, "-c", UDP_SEND, self.elsewhere,
+                str(self.port), tag)
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            if os.path.exists(self.udp_log):
+                with open(self.udp_log) as f:
+                    if tag in f.read().split():
+                        return True
+            time.sleep(0.05)
+        return False
+
     def pings(self, addr):
         return self.ns(self.ns_a, sys.executable, "-c", PING, addr,
                        check=False).returncode == 0
@@ -216,6 +255,8 @@ class IsolationTest(unittest.TestCase):
         self.assertTrue(self.connects(self.elsewhere, self.port))
         self.assertTrue(self.connects(self.server, self.other_port))
         self.assertTrue(self.pings(self.elsewhere))
+        self.n_udp = getattr(self, "n_udp", 0) + 1
+        self.assertTrue(self.udp_arrives("open%d" % self.n_udp))
 
     def assert_isolated(self):
         self.assertTrue(self.has_table())
@@ -226,6 +267,10 @@ class IsolationTest(unittest.TestCase):
         self.assertFalse(self.connects(self.server, self.other_port),
                          "another port on the server must be cut off")
         self.assertFalse(self.pings(self.elsewhere), "ICMP must be cut off")
+        # Outbound on its own: nothing leaves, even with no reply needed.
+        self.n_udp = getattr(self, "n_udp", 0) + 1
+        self.assertFalse(self.udp_arrives("iso%d" % self.n_udp),
+                         "a datagram left the isolated host")
         self.assertTrue(self.loopback_works(), "loopback must keep working")
 
     def test_isolate_and_release(self):
