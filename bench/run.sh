@@ -127,3 +127,6 @@ fi
 
 echo "== task runner: QUERY SELECT * FROM processes and RUN_COMMAND /bin/true"
 "$bin/bench/task-run-bench" --runs 20
+
+echo "== USB device control: decisions, attaches and rule changes on a fake sysfs tree"
+"$bin/bench/usbctl-bench"

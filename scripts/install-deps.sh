@@ -12,6 +12,9 @@ packages=(
   # detection: Sigma rules (YAML, regular expressions, multi-pattern
   # matching), YARA rules
   libyaml-dev libpcre2-dev libvectorscan-dev libyara-dev
+  # host isolation: the agent's nftables table through libnftables; the
+  # nft command for operators and the isolation test
+  libnftables-dev nftables
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
   # integration tests: the interpreter, the real tools they compare with

@@ -90,6 +90,8 @@ struct mamori_agent_options {
 	uint64_t max_backoff;          /* seconds */
 	uint64_t spool_max;            /* bytes */
 	const char *sources_enabled;   /* "process,file" or NULL: all */
+	int usb_default_deny;          /* new USB devices start deauthorized
+	                                * (usbctl.h); off by default */
 	struct mamori_collect_ctx collect;
 	struct mamori_source_options sources;
 };

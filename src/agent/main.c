@@ -1,6 +1,6 @@
 /*
  * main.c - mamori-agent's command line: enroll, run, inventory, status,
- * query.
+ * query, usb-rules.
  *
  * Exit codes: 0 success, 1 runtime failure (one line on stderr says what
  * and what to do), 2 bad usage.
@@ -15,11 +15,13 @@
 #include "agent.h"
 #include "err.h"
 #include "inventory.h"
+#include "isolate.h"
 #include "log.h"
 #include "pbjson.h"
 #include "query.h"
 #include "spool.h"
 #include "table.h"
+#include "usbctl.h"
 
 static void
 usage(FILE *f)
@@ -32,8 +34,10 @@ usage(FILE *f)
 	    "[--spool-max BYTES]\n"
 	    "                        [--auth-log FILE] [--uevent-replay FILE]"
 	    " [--verbose]\n"
+	    "                        [--usb-default-deny]\n"
 	    "       mamori-agent inventory [--json] [--inventory-root DIR]\n"
 	    "       mamori-agent status --state DIR [--json]\n"
+	    "       mamori-agent usb-rules --state DIR [--json]\n"
 	    "       mamori-agent query [--json] [--timeout DUR] "
 	    "[--inventory-root DIR] SQL\n"
 	    "\n"
@@ -41,7 +45,10 @@ usage(FILE *f)
 	    "             named in STRING (from `mamori token create`)\n"
 	    "  run        stay connected to the server and report inventory\n"
 	    "  inventory  print what this machine would report\n"
-	    "  status     print this agent's enrollment\n"
+	    "  status     print this agent's enrollment, isolation and USB "
+	    "rules\n"
+	    "  usb-rules  list the USB block/allow rules this agent enforces\n"
+	    "             (they change only through signed USB tasks)\n"
 	    "  query      answer read-only SQL over osquery-like tables\n"
 	    "             (processes, deb_packages, listening_ports, ...)\n"
 	    "\n"
@@ -64,6 +71,11 @@ usage(FILE *f)
 	    "MiB)\n"
 	    "  --auth-log FILE           authentication log to follow\n"
 	    "  --uevent-replay FILE      read recorded USB uevents (tests)\n"
+	    "  --usb-default-deny        new USB devices stay off until the "
+	    "agent\n"
+	    "                            authorizes them (no USB at all while "
+	    "the\n"
+	    "                            agent is not running)\n"
 	    "  --timeout DUR             longest a query may run (default "
 	    "10s)\n");
 }
@@ -216,6 +228,84 @@ out:
 	return rc;
 }
 
+/* The USB rules in the state dir, as a table or JSON. */
+static int
+print_usb_rules(const char *state, int json)
+{
+	static const char *const heads[] = {"ACTION", "VENDOR", "PRODUCT",
+	    "SERIAL"};
+	const struct mamori_usb_rule *rules;
+	struct mamori_usbctl *ctl = NULL;
+	struct cli_table t;
+	const char *cells[4];
+	char vid[8], pid[8], *text = NULL;
+	char hex[2 * MAMORI_USBCTL_SERIAL_MAX + 1];
+	json_t *arr = NULL, *o, *ser;
+	size_t n, i;
+	int r, rc = 1, table = 0;
+
+	if ((r = mamori_usbctl_open(state, "/sys", &ctl)) != 0) {
+		fprintf(stderr, "mamori-agent: cannot read the USB rules in "
+		    "%s: %s\n", state, mamori_strerror(r));
+		goto out;
+	}
+	mamori_usbctl_list(ctl, &rules, &n);
+	if (json) {
+		if ((arr = json_array()) == NULL)
+			goto oom;
+		for (i = 0; i < n; i++) {
+			snprintf(vid, sizeof(vid), "%04x", rules[i].vendor_id);
+			snprintf(pid, sizeof(pid), "%04x", rules[i].product_id);
+			mamori_hex(rules[i].serial, strlen(rules[i].serial),
+			    hex);
+			/* serial is null when it is not valid UTF-8;
+			 * serial_hex always holds its bytes. */
+			if ((ser = json_string(rules[i].serial)) == NULL)
+				ser = json_null();
+			o = json_pack("{s:s, s:s, s:s, s:o, s:s}", "action",
+			    rules[i].block ? "block" : "allow", "vendor_id",
+			    vid, "product_id", pid, "serial", ser,
+			    "serial_hex", hex);
+			if (o == NULL || json_array_append_new(arr, o) != 0)
+				goto oom;
+		}
+		if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
+			goto oom;
+		printf("%s\n", text);
+		rc = 0;
+		goto out;
+	}
+	if (cli_table_init(&t, 4, heads) != 0)
+		goto oom;
+	table = 1;
+	for (i = 0; i < n; i++) {
+		snprintf(vid, sizeof(vid), "%04x", rules[i].vendor_id);
+		snprintf(pid, sizeof(pid), "%04x", rules[i].product_id);
+		cells[0] = rules[i].block ? "block" : "allow";
+		cells[1] = vid;
+		cells[2] = pid;
+		cells[3] = rules[i].serial[0] != '\0' ? rules[i].serial :
+		    "(any)";
+		if (cli_table_add(&t, cells) != 0)
+			goto oom;
+	}
+	if (n == 0)
+		printf("no USB rules: every device is allowed\n");
+	else if (cli_table_print(&t, stdout, 0) != 0)
+		goto out;
+	rc = 0;
+	goto out;
+oom:
+	fprintf(stderr, "mamori-agent: out of memory\n");
+out:
+	if (table)
+		cli_table_free(&t);
+	free(text);
+	json_decref(arr);
+	mamori_usbctl_free(ctl);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -230,6 +320,7 @@ main(int argc, char **argv)
 		{"spool-max", required_argument, NULL, 'm'},
 		{"auth-log", required_argument, NULL, 'a'},
 		{"uevent-replay", required_argument, NULL, 'u'},
+		{"usb-default-deny", no_argument, NULL, 'U'},
 		{"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -263,7 +354,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "inventory") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "query") != 0)
+	    strcmp(cmd, "query") != 0 && strcmp(cmd, "usb-rules") != 0)
 		return bad_usage("", "unknown command");
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -318,6 +409,9 @@ main(int argc, char **argv)
 		case 'u':
 			opt.sources.uevent_replay = optarg;
 			break;
+		case 'U':
+			opt.usb_default_deny = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -362,12 +456,18 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_usage("", "unexpected argument");
+	if (strcmp(cmd, "usb-rules") == 0)
+		return print_usb_rules(state, json);
 	if (strcmp(cmd, "status") == 0) {
+		struct mamori_isolate_target iso_t;
+		int isolated = 0, iso_ok;
+
 		if ((r = mamori_state_load(state, &st, why,
 		    sizeof(why))) != 0) {
 			fprintf(stderr, "mamori-agent: %s\n", why);
 			return 1;
 		}
+		iso_ok = mamori_isolate_status(state, &isolated, &iso_t) == 0;
 		mamori_fingerprint_str(st.ca_fp, fp);
 		if (json) {
 			char ofp[MAMORI_FP_STRLEN];
@@ -375,14 +475,20 @@ main(int argc, char **argv)
 			mamori_fingerprint_str(st.owner_fp, ofp);
 			printf("{\"agent_id\": \"%s\", \"server\": \"%s\", "
 			    "\"ca_fingerprint\": \"%s\", "
-			    "\"owner_fingerprint\": \"%s\"}\n", st.agent_id,
-			    st.server, fp, ofp);
+			    "\"owner_fingerprint\": \"%s\", "
+			    "\"isolation\": \"%s\"}\n", st.agent_id,
+			    st.server, fp, ofp, !iso_ok ? "unknown" :
+			    isolated ? "isolated" : "not isolated");
 		} else {
 			printf("agent id         %s\n", st.agent_id);
 			printf("server           %s\n", st.server);
 			printf("fleet CA         %s\n", fp);
 			mamori_fingerprint_str(st.owner_fp, fp);
 			printf("owner key        %s\n", fp);
+			printf("isolation        %s\n", !iso_ok ? "unknown "
+			    "(the state file is damaged; see the log)" :
+			    isolated ? "isolated: only the mamori server is "
+			    "reachable" : "not isolated");
 		}
 		mamori_state_free(&st);
 		return 0;

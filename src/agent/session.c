@@ -27,6 +27,8 @@
 #include "agent.h"
 #include "event.h"
 #include "source.h"
+#include "isolate.h"
+#include "usbctl.h"
 #include "spool.h"
 #include "tasks.h"
 #include "err.h"
@@ -69,6 +71,8 @@ struct agent {
 	void *source_state[AGENT_MAX_SOURCES];
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
 	size_t n_sources;
+	struct mamori_usbctl *usbctl; /* USB device control, or NULL */
+	int isolated;                 /* the saved isolation intent */
 };
 
 static void agent_connect(struct agent *a);
@@ -140,6 +144,45 @@ agent_send_ready(void *ctx, Mamori__Envelope *env)
 	if (!a->welcomed)
 		return MAMORI_ERR_CLOSED;
 	return agent_send(a, env);
+}
+
+/* For tasks.c: USB_BLOCK/USB_ALLOW through usbctl, ISOLATE_HOST and
+ * RELEASE_HOST through isolate.c, on the loop that also runs the usb
+ * source. */
+static int
+agent_device_task(void *ctx, const Mamori__TaskBody *b,
+    Mamori__TaskResult *res)
+{
+	struct agent *a = ctx;
+	char why[256], msg[300];
+	size_t n = 0;
+	int r;
+
+	why[0] = '\0';
+	if (b->type == MAMORI__TASK_TYPE__TASK_TYPE_USB_BLOCK ||
+	    b->type == MAMORI__TASK_TYPE__TASK_TYPE_USB_ALLOW) {
+		r = mamori_usbctl_task(a->usbctl, b, &n, why, sizeof(why));
+		if (r == 0)
+			snprintf(msg, sizeof(msg), "%s%s%zu device%s present "
+			    "changed", why, why[0] != '\0' ? "; " : "", n,
+			    n == 1 ? "" : "s");
+		else
+			snprintf(msg, sizeof(msg), "%s", why);
+	} else {
+		r = mamori_isolate_task(a->opt->state_dir, a->st.server, b, why,
+		    sizeof(why));
+		if (r == 0 && b->type ==
+		    MAMORI__TASK_TYPE__TASK_TYPE_ISOLATE_HOST)
+			a->isolated = 1;
+		else if (r == 0)
+			a->isolated = 0;
+		snprintf(msg, sizeof(msg), "%s", why[0] != '\0' ? why :
+		    r == 0 ? "done" : mamori_strerror(r));
+	}
+	res->status = r == 0 ? MAMORI__TASK_RESULT__STATUS__OK :
+	    MAMORI__TASK_RESULT__STATUS__FAILED;
+	res->message = strdup(msg);
+	return r;
 }
 
 /* ---- inventory ------------------------------------------------------- */
@@ -461,6 +504,37 @@ mamori_agent_source_enabled(const struct mamori_agent_options *opt,
 	return 0;
 }
 
+/* USB device control: the saved rules, enforced on the devices present
+ * now and, through the usb source, on each device attached later.  A
+ * damaged rule file leaves it off (usbctl logs why). */
+static void
+agent_usbctl_start(struct agent *a)
+{
+	char sysfs[PATH_MAX];
+	size_t n = 0;
+	int r = 0;
+
+	if ((size_t)snprintf(sysfs, sizeof(sysfs), "%s/sys",
+	    a->opt->collect.root) >= sizeof(sysfs) ||
+	    mamori_usbctl_open(a->opt->state_dir, sysfs, &a->usbctl) != 0) {
+		log_warn("USB device control is off");
+		return;
+	}
+	if (a->opt->usb_default_deny ||
+	    mamori_usbctl_default_deny_was_on(a->usbctl))
+		r = mamori_usbctl_set_default_deny(a->usbctl,
+		    a->opt->usb_default_deny, &n);
+	if (r == 0 && (r = mamori_usbctl_apply(a->usbctl, &n)) != 0)
+		log_warn("USB rules not fully enforced: %s",
+		    mamori_strerror(r));
+	else if (r != 0)
+		log_warn("USB default-deny could not be set: %s",
+		    mamori_strerror(r));
+	if (n > 0)
+		log_info("USB rules: %zu present device%s (de)authorized", n,
+		    n == 1 ? "" : "s");
+}
+
 static void
 agent_sources_start(struct agent *a)
 {
@@ -477,6 +551,9 @@ agent_sources_start(struct agent *a)
 	ctx.opt = &a->opt->sources;
 	ctx.emit = agent_emit;
 	ctx.sink = a;
+	if (mamori_agent_source_enabled(a->opt, "usb"))
+		agent_usbctl_start(a);
+	ctx.usbctl = a->usbctl;
 	for (i = 0; i < n && a->n_sources < AGENT_MAX_SOURCES; i++) {
 		if (!mamori_agent_source_enabled(a->opt, all[i]->name))
 			continue;
@@ -500,6 +577,8 @@ agent_sources_stop(struct agent *a)
 	for (i = 0; i < a->n_sources; i++)
 		a->source[i]->stop(a->source_state[i]);
 	a->n_sources = 0;
+	mamori_usbctl_free(a->usbctl);
+	a->usbctl = NULL;
 }
 
 /* ---- protocol ---------------------------------------------------------- */
@@ -815,6 +894,14 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 		fprintf(stderr, "mamori-agent: %s\n", why);
 		return r;
 	}
+	/* Isolation first: a host isolated before a restart or a reboot is
+	 * isolated again before anything else talks to the network. */
+	if (mamori_isolate_restore(opt->state_dir, &a.isolated, why,
+	    sizeof(why)) != 0)
+		log_error("host isolation could not be restored: %s", why);
+	else if (a.isolated)
+		log_warn("this host is isolated: only the mamori server is "
+		    "reachable until a RELEASE_HOST task");
 	if ((r = mamori_tls_run_ctx(&a.st, &a.ctx)) != 0) {
 		fprintf(stderr, "mamori-agent: cannot set up TLS with the "
 		    "state in %s\n", opt->state_dir);
@@ -849,6 +936,8 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 	tc.emit = agent_emit;
 	tc.ctx = &a;
 	tc.query_root = "";
+	tc.device = agent_device_task;
+	tc.device_ctx = &a;
 	if ((r = mamori_agent_tasks_new(&tc, &a.tasks)) != 0) {
 		fprintf(stderr, "mamori-agent: cannot start the task workers: "
 		    "%s\n", mamori_strerror(r));

@@ -232,18 +232,12 @@ run_job(struct worker *w, struct job *j)
 	struct mamori_task_env env;
 	char why[TASKS_MESSAGE_MAX];
 	size_t len;
-	int r;
 
 	memset(&env, 0, sizeof(env));
 	env.query = w->engine;
 	env.yara_rules_dir = w->t->yara_dir;
 	env.output_max = TASKS_OUTPUT_MAX;
-	r = mamori_task_execute(&env, b, &res);
-	if (r == MAMORI_ERR_UNSUPPORTED && w->t->cfg.device != NULL) {
-		mamori_task_result_clear(&res);
-		r = w->t->cfg.device(w->t->cfg.device_ctx, b, &res);
-	}
-	(void)r;
+	(void)mamori_task_execute(&env, b, &res);
 	res.task_id = b->task_id;
 	if (res.status == MAMORI__TASK_RESULT__STATUS__STATUS_UNSPECIFIED) {
 		snprintf(why, sizeof(why), "this agent cannot run %s tasks",
@@ -452,6 +446,62 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 
 /* ---- tasks ------------------------------------------------------------- */
 
+/* USB control and isolation change state the event loop also uses (the
+ * usb source asks usbctl on every attach), and take milliseconds: they run
+ * here, on the loop, not on a worker. */
+static int
+device_type(int type)
+{
+	return type == MAMORI__TASK_TYPE__TASK_TYPE_USB_BLOCK ||
+	    type == MAMORI__TASK_TYPE__TASK_TYPE_USB_ALLOW ||
+	    type == MAMORI__TASK_TYPE__TASK_TYPE_ISOLATE_HOST ||
+	    type == MAMORI__TASK_TYPE__TASK_TYPE_RELEASE_HOST;
+}
+
+static void
+run_device(struct mamori_agent_tasks *t, struct mamori_task *task,
+    const char *hex, int type)
+{
+	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
+	struct job *j;
+	size_t len;
+
+	res.started_ns = mamori_event_now_ns();
+	if (t->cfg.device == NULL ||
+	    t->cfg.device(t->cfg.device_ctx, task->body, &res) != 0) {
+		if (res.status == MAMORI__TASK_RESULT__STATUS__STATUS_UNSPECIFIED)
+			res.status = MAMORI__TASK_RESULT__STATUS__FAILED;
+	}
+	if (res.message == NULL)
+		res.message = (char *)"";
+	res.task_id = task->body->task_id;
+	res.finished_ns = mamori_event_now_ns();
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		goto out;
+	j->status = (int)res.status;
+	j->type = type;
+	mamori_strlcpy(j->hex, hex, sizeof(j->hex));
+	mamori_strlcpy(j->message, res.message, sizeof(j->message));
+	len = mamori__task_result__get_packed_size(&res);
+	if ((j->result = malloc(len > 0 ? len : 1)) == NULL) {
+		free(j);
+		goto out;
+	}
+	j->result_len = mamori__task_result__pack(&res, j->result);
+	j->task = task;
+	task = NULL;
+	trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_FINISHED, j->task,
+	    j->hex, j->type, NULL, j->message, status_word(j->status));
+	log_info("task %s (%s) finished: %s%s%s", j->hex,
+	    mamori_task_type_name(j->type), status_word(j->status),
+	    j->message[0] != '\0' ? ": " : "", j->message);
+	deliver_result(t, j);
+out:
+	if (res.message != NULL && res.message[0] != '\0')
+		free(res.message);
+	mamori_task_free(task);
+}
+
 /* The id and type of a task that may not even decode, for the refusal. */
 static void
 peek_task(const uint8_t *data, size_t len, uint8_t id[MAMORI_TASK_ID_LEN],
@@ -509,6 +559,10 @@ mamori_agent_tasks_deliver(struct mamori_agent_tasks *t,
 	trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_ACCEPTED, task, hex,
 	    type, mamori_decision_name(MAMORI_DECISION_ACCEPTED), d.detail,
 	    NULL);
+	if (device_type(type)) {
+		run_device(t, task, hex, type);
+		return;
+	}
 	w = &t->w[task->task_class == MAMORI_TASK_OBSERVE ? W_OBSERVE : W_ACT];
 	if ((j = calloc(1, sizeof(*j))) == NULL || w->n >=
 	    MAMORI_AGENT_TASK_QUEUE || !w->started) {

@@ -38,8 +38,8 @@ struct mamori_agent_tasks;
 typedef int (*mamori_tasks_send_fn)(void *ctx, Mamori__Envelope *env);
 /* Hands one event (owned) to the spool. */
 typedef int (*mamori_tasks_emit_fn)(void *ctx, Mamori__Event *ev);
-/* Runs a task the runner does not (USB control, host isolation) on a
- * worker thread; fills res as mamori_task_execute does. */
+/* Runs a USB control or isolation task on the event loop; sets
+ * res->status and res->message (malloc'ed, or NULL).  0 when it worked. */
 typedef int (*mamori_tasks_device_fn)(void *ctx, const Mamori__TaskBody *b,
     Mamori__TaskResult *res);
 

@@ -41,6 +41,8 @@ struct mamori_source_options {
 	unsigned network_poll_ms;       /* how often sockets are compared */
 };
 
+struct mamori_usbctl;
+
 struct mamori_source_ctx {
 	struct event_base *base;
 	const char *root;               /* prefix for host paths: "" live */
@@ -48,6 +50,8 @@ struct mamori_source_ctx {
 	const struct mamori_source_options *opt;
 	mamori_emit_fn emit;
 	void *sink;
+	struct mamori_usbctl *usbctl;   /* USB device control (usbctl.h), or
+	                                 * NULL: the usb source only reports */
 };
 
 struct mamori_event_source {

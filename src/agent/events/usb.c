@@ -15,9 +15,12 @@
  * when sysfs is already gone, still names the device.  Manufacturer,
  * product and serial are chosen by the device, so a hostile one writes
  * them: they are data, checked for NUL, capped and made valid UTF-8.
- * This file must never write to sysfs (no "authorized", no binding), never
- * run a program, and never block the loop: the socket is non-blocking and
- * each wake handles a bounded number of messages.
+ * When the agent gave it USB device control (ctx->usbctl), each attached
+ * device is first put to mamori_usbctl_on_attach(), which deauthorizes a
+ * blocked one; the ATTACHED event then says blocked = true.  This file
+ * must never write to sysfs itself (usbctl.c alone writes "authorized"),
+ * never run a program, and never block the loop: the socket is
+ * non-blocking and each wake handles a bounded number of messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,7 @@
 #include "parse.h"
 #include "source.h"
 #include "uevent.h"
+#include "usbctl.h"
 
 #define USB_UEVENT_GROUP 1u             /* the kernel's multicast group */
 #define USB_RCVBUF (1024 * 1024)        /* socket buffer asked for */
@@ -53,6 +57,7 @@ struct usb_known {
 	char serial[USB_ATTR_MAX];
 	char manufacturer[USB_ATTR_MAX];
 	char product[USB_ATTR_MAX];
+	int blocked;                    /* deauthorized on attach by usbctl */
 };
 
 struct usb_state {
@@ -60,6 +65,7 @@ struct usb_state {
 	char *root;
 	mamori_emit_fn emit;
 	void *sink;
+	struct mamori_usbctl *usbctl;   /* NULL: report only */
 	int fd;                         /* live socket, -1 in replay */
 	struct event *ev;               /* read event, or replay timer */
 	struct mamori_buf replay;       /* the recording */
@@ -153,6 +159,15 @@ usb_lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
+/* The device's name on the bus ("1-1.2"): DEVPATH's last part. */
+static const char *
+usb_bus_name(const char *devpath)
+{
+	const char *bus = strrchr(devpath, '/');
+
+	return bus != NULL ? bus + 1 : devpath;
+}
+
 static int
 usb_emit(struct usb_state *st, Mamori__UsbEvent__Action action,
     const struct mamori_uevent *u, const struct usb_known *k)
@@ -168,8 +183,7 @@ usb_emit(struct usb_state *st, Mamori__UsbEvent__Action action,
 	}
 	e = ev->usb;
 	e->action = action;
-	bus = strrchr(u->devpath, '/');
-	bus = bus != NULL ? bus + 1 : u->devpath;
+	bus = usb_bus_name(u->devpath);
 	if ((r = mamori_set_cstr(&e->bus_path, bus)) != 0 ||
 	    (r = mamori_set_cstr(&e->vendor_id, k->vendor_id)) != 0 ||
 	    (r = mamori_set_cstr(&e->product_id, k->product_id)) != 0 ||
@@ -178,6 +192,8 @@ usb_emit(struct usb_state *st, Mamori__UsbEvent__Action action,
 	    (r = mamori_set_cstr(&e->manufacturer, k->manufacturer)) != 0 ||
 	    (r = mamori_set_cstr(&e->product, k->product)) != 0)
 		goto out;
+	e->blocked = action == MAMORI__USB_EVENT__ACTION__ATTACHED &&
+	    k->blocked ? 1 : 0;
 	r = st->emit(st->sink, ev);
 	ev = NULL;
 	if (r != 0)
@@ -204,6 +220,7 @@ usb_attached(struct usb_state *st, const struct mamori_uevent *u)
 	struct usb_known k;
 	char v[USB_ATTR_MAX];
 	uint64_t c;
+	int r;
 
 	memset(&k, 0, sizeof(k));
 	usb_from_uevent(u, &k);
@@ -226,6 +243,10 @@ usb_attached(struct usb_state *st, const struct mamori_uevent *u)
 	usb_sysfs(st, u->devpath, "manufacturer", k.manufacturer,
 	    sizeof(k.manufacturer));
 	usb_sysfs(st, u->devpath, "product", k.product, sizeof(k.product));
+	if (st->usbctl != NULL && (r = mamori_usbctl_on_attach(st->usbctl,
+	    u->devpath, &k.blocked)) != 0)
+		log_warn("usb: the USB rules could not be checked for %s: %s",
+		    usb_bus_name(u->devpath), mamori_strerror(r));
 	(void)usb_emit(st, MAMORI__USB_EVENT__ACTION__ATTACHED, u, &k);
 	if ((k.devpath = strdup(u->devpath)) == NULL) {
 		log_warn("usb: out of memory; the detach of %s will name no "
@@ -452,6 +473,7 @@ usb_start(const struct mamori_source_ctx *ctx, void **state)
 	st->base = ctx->base;
 	st->emit = ctx->emit;
 	st->sink = ctx->sink;
+	st->usbctl = ctx->usbctl;
 	mamori_buf_init(&st->replay, USB_REPLAY_MAX);
 	if ((st->root = strdup(ctx->root != NULL ? ctx->root : "")) == NULL) {
 		r = MAMORI_ERR_ALLOC;
