@@ -152,7 +152,8 @@ class TasksTest(FleetTest):
             "groups": [
                 {"name": "everyone", "agents": ["*"],
                  "accept": ["query", "read_file", "hash_path", "run_command"]},
-                {"name": "web", "agents": [self.id_a], "accept": ["kill_process"]},
+                {"name": "web", "agents": [self.id_a],
+                 "accept": ["kill_process", "usb_block", "usb_allow"]},
             ],
         }
         path = os.path.join(self.tmp, "policy-%d.json" % version)
@@ -402,6 +403,53 @@ class TasksTest(FleetTest):
                                if "REPLAYED" in json.dumps(e) or "EXPIRED" in json.dumps(e)
                                or "NOT_TARGETED" in json.dumps(e)) >= 3,
                    timeout=40, what="the lying server's tasks reported as refused")
+
+    def test_usb_block_task(self):
+        """A quorum-signed USB_BLOCK reaches the agent and is enforced
+        through the (fake) sysfs authorized file; USB_ALLOW undoes it."""
+        hc = "devices/pci0000:00/0000:00:14.0/usb1"
+        root = os.path.join(self.tmp, "hostroot")
+        sysd = os.path.join(root, "sys")
+        os.makedirs(os.path.join(sysd, hc))
+        os.makedirs(os.path.join(sysd, "bus", "usb", "devices"))
+
+        def put(d, name, v):
+            with open(os.path.join(d, name), "w") as fp:
+                fp.write(v + "\n")
+        for name, vid, pid, cls in (("usb1", "1d6b", "0002", "09"),
+                                    ("1-1", "0781", "5567", "00")):
+            d = os.path.join(sysd, hc) if name == "usb1" else os.path.join(sysd, hc, name)
+            os.makedirs(d, exist_ok=True)
+            for k, v in (("idVendor", vid), ("idProduct", pid), ("bDeviceClass", cls),
+                         ("authorized", "1"), ("serial", "STICK0001")):
+                put(d, k, v)
+            rel = "../../../" + hc + ("" if name == "usb1" else "/" + name)
+            os.symlink(rel, os.path.join(sysd, "bus", "usb", "devices", name))
+        auth = os.path.join(sysd, hc, "1-1", "authorized")
+        self.agent_a.terminate()
+        self.agent_a.wait(timeout=30)
+        wait_until(lambda: not self.f.connected(self.id_a), what="agent a gone")
+        self.agent_a = self.f.run_agent(self.state_a, "--inventory-root", root, sources="usb")
+        wait_until(lambda: self.f.connected(self.id_a), what="agent a back with usb control")
+        a = "agent:" + self.id_a
+        block = self.task("usbblock", "usb_block", a, "--device", "0781:5567",
+                          signers=("alice", "bob"))
+        _, results, _ = self.submit(block)
+        self.assertEqual(results[self.id_a]["status"], "ok", results)
+        with open(auth) as fp:
+            self.assertEqual(fp.read().strip(), "0")
+        allow = self.task("usballow", "usb_allow", a, "--device", "0781:5567",
+                          signers=("alice", "bob"))
+        _, results, _ = self.submit(allow)
+        self.assertEqual(results[self.id_a]["status"], "ok", results)
+        with open(auth) as fp:
+            self.assertEqual(fp.read().strip(), "1")
+        # One signature is not the change quorum: refused, nothing written.
+        again = self.task("usbblock1", "usb_block", a, "--device", "0781:5567",
+                          signers=("alice",))
+        self.assert_refused(again, "QUORUM")
+        with open(auth) as fp:
+            self.assertEqual(fp.read().strip(), "1")
 
     def test_no_listening_socket(self):
         for p in (self.agent_a, self.agent_b):
