@@ -73,10 +73,55 @@ static const char *const common_keys[] = {
 
 /* ---- the shared alert ---------------------------------------------------- */
 
-static char *
-dup_or_empty(const char *s)
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
 {
-	return mamori_memdup_str(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* A copy of s ("" for NULL) with each byte that is not UTF-8 replaced by
+ * '?': JSON (and a SIEM) takes only text. */
+static char *
+dup_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t n = strlen((const char *)p), i = 0, k;
+	char *out;
+
+	if ((out = mamori_memdup_str(p, n)) == NULL)
+		return NULL;
+	while (i < n) {
+		if ((k = utf8_len(p + i, n - i)) == 0) {
+			out[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+	return out;
 }
 
 /* "2026-11-28T07:20:44.123456789Z" */
@@ -116,10 +161,10 @@ mamori_output_alert_new(const struct mamori_output_alert_info *info,
 	a->repeat = info->repeat != 0;
 	a->time_ns = info->time_ns;
 	a->received_ms = mamori_monotonic_ms();
-	if ((a->agent_id = dup_or_empty(info->agent_id)) == NULL ||
-	    (a->host = dup_or_empty(info->host)) == NULL ||
-	    (a->rule = dup_or_empty(info->rule)) == NULL ||
-	    (a->source = dup_or_empty(mamori_alert_source_name(
+	if ((a->agent_id = dup_text(info->agent_id)) == NULL ||
+	    (a->host = dup_text(info->host)) == NULL ||
+	    (a->rule = dup_text(info->rule)) == NULL ||
+	    (a->source = dup_text(mamori_alert_source_name(
 	    info->source))) == NULL)
 		goto out;
 	if (info->detail_json != NULL)
