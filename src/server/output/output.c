@@ -53,7 +53,13 @@ struct mamori_output {
 	uint64_t sent, retried, dropped, failed, refused, skipped;
 	uint64_t last_sent, last_error_at;
 	char last_error[MAMORI_OUTPUT_ERROR_MAX];
+	uint64_t logged_at;         /* monotonic ms of the last warning */
+	uint64_t not_logged;        /* losses since, not in the log */
 };
+
+/* A receiver that is down loses every alert: one log line a minute says so,
+ * the counters say the rest. */
+#define OUTPUT_LOG_INTERVAL_MS 60000
 
 struct mamori_outputs {
 	struct mamori_output *out[MAMORI_OUTPUTS_MAX];
@@ -524,14 +530,33 @@ wait_until(struct mamori_output *o, uint64_t deadline_ms)
 	(void)pthread_cond_timedwait(&o->cv, &o->mu, &ts);
 }
 
+/* Whether a lost alert should be logged now (at most once per
+ * OUTPUT_LOG_INTERVAL_MS); *skipped gets how many were not since.  mu
+ * held: the caller logs after unlocking, so a slow log never holds up
+ * mamori_outputs_submit. */
+static int
+loss_to_log(struct mamori_output *o, uint64_t *skipped)
+{
+	uint64_t now = mamori_monotonic_ms();
+
+	if (o->logged_at != 0 && now - o->logged_at < OUTPUT_LOG_INTERVAL_MS) {
+		o->not_logged++;
+		return 0;
+	}
+	*skipped = o->not_logged;
+	o->logged_at = now;
+	o->not_logged = 0;
+	return 1;
+}
+
 /* Delivers a, retrying with backoff; counts the outcome.  mu not held. */
 static void
 deliver_one(struct mamori_output *o, const struct mamori_output_alert *a)
 {
 	char err[MAMORI_OUTPUT_ERROR_MAX];
-	uint64_t delay = o->backoff_ms, until;
+	uint64_t delay = o->backoff_ms, until, skipped = 0;
 	unsigned attempt = 0;
-	int r;
+	int r, log_it;
 
 	for (;;) {
 		err[0] = '\0';
@@ -543,21 +568,28 @@ deliver_one(struct mamori_output *o, const struct mamori_output_alert *a)
 			pthread_mutex_unlock(&o->mu);
 			return;
 		}
-		set_error(o, err[0] != '\0' ? err : mamori_strerror(r));
-		if (r == MAMORI_ERR_OUTPUT_REFUSED) {
-			o->refused++;
+		if (err[0] == '\0')
+			mamori_strlcpy(err, mamori_strerror(r), sizeof(err));
+		set_error(o, err);
+		if (r == MAMORI_ERR_OUTPUT_REFUSED || attempt >= o->retries ||
+		    (o->stop && mamori_monotonic_ms() >= o->drain_deadline)) {
+			if (r == MAMORI_ERR_OUTPUT_REFUSED)
+				o->refused++;
+			else
+				o->failed++;
+			log_it = loss_to_log(o, &skipped);
 			pthread_mutex_unlock(&o->mu);
-			log_warn("output %s: alert %llu refused: %s", o->name,
-			    (unsigned long long)a->id, o->last_error);
-			return;
-		}
-		if (attempt >= o->retries || (o->stop &&
-		    mamori_monotonic_ms() >= o->drain_deadline)) {
-			o->failed++;
-			pthread_mutex_unlock(&o->mu);
-			log_warn("output %s: alert %llu not delivered after %u "
-			    "attempts: %s", o->name, (unsigned long long)a->id,
-			    attempt + 1, err);
+			if (log_it && r == MAMORI_ERR_OUTPUT_REFUSED)
+				log_warn("output %s: alert %llu refused: %s "
+				    "(%llu more lost since the last such line)",
+				    o->name, (unsigned long long)a->id, err,
+				    (unsigned long long)skipped);
+			else if (log_it)
+				log_warn("output %s: alert %llu not delivered "
+				    "after %u attempts: %s (%llu more lost since "
+				    "the last such line)", o->name,
+				    (unsigned long long)a->id, attempt + 1, err,
+				    (unsigned long long)skipped);
 			return;
 		}
 		attempt++;
