@@ -46,11 +46,17 @@ setup_dir(void **state)
 static int
 teardown_dir(void **state)
 {
-	char cmd[128];
+	static const char *const names[] = {"cfg.jsonl", "alerts.jsonl",
+	    "alerts.jsonl.1", "repeats.jsonl", "log.sock"};
+	char path[128];
+	size_t i;
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		(void)unlink(path);
+	}
+	return rmdir(tmpdir);
 }
 
 static struct mamori_output_alert *
