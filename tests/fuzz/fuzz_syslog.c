@@ -6,7 +6,8 @@
  * misread: an SD-PARAM value with an unescaped '"', '\' or ']', a control
  * character or invalid UTF-8, a header field outside printable US-ASCII,
  * or a message longer than its limit.  The shared alert built by
- * mamori_output_alert_new from the same bytes must hold valid ASCII JSON.
+ * mamori_output_alert_new from the same bytes must hold valid ASCII JSON
+ * without a raw control character.
  *
  * Input: byte 0 the severity, byte 1 the length limit, byte 2 the length
  * of the host name; then the host name, then the rule key.
@@ -174,8 +175,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	info.severity = (uint32_t)(data[0] % 7);
 	info.detail_json = rule;
 	if (mamori_output_alert_new(&info, &shared) == 0) {
+		/* ASCII (DEL is legal JSON), no raw control character. */
 		for (i = 0; i < shared->json_len; i++)
-			if (shared->json[i] < 0x20 || shared->json[i] > 0x7e)
+			if ((unsigned char)shared->json[i] < 0x20 ||
+			    (unsigned char)shared->json[i] > 0x7f)
 				abort();
 		if ((j = json_loads(shared->json, 0, NULL)) == NULL)
 			abort();
