@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -23,6 +24,19 @@ from harness import FleetTest, free_port, main, wait_until
 from rawagent import RawAgent
 
 RULE_ID = "5b1d6f0e-8a34-4c5e-9f00-0a0b0c0d0e01"
+RULE2_ID = "5b1d6f0e-8a34-4c5e-9f00-0a0b0c0d0e02"
+RULE2 = """title: mamori output second marker
+id: %s
+status: test
+logsource:
+    product: linux
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: 'mamori-second-marker'
+    condition: selection
+level: critical
+""" % RULE2_ID
 RULE = """title: mamori output test marker
 id: %s
 status: test
@@ -205,6 +219,8 @@ class Outputs(FleetTest):
         os.makedirs(sigma)
         with open(os.path.join(sigma, "marker.yml"), "w") as f:
             f.write(RULE)
+        with open(os.path.join(sigma, "second.yml"), "w") as f:
+            f.write(RULE2)
         with open(os.path.join(fleet.home, "outputs.json"), "w") as f:
             json.dump({"outputs": outputs}, f)
         fleet.start()
@@ -327,6 +343,19 @@ class Outputs(FleetTest):
             self.assertIn("certificate", o["last_error"])
         self.assertEqual(len(hook.get()), 1)
 
+        # Rotation: the file moved away and SIGHUP; the next alert starts
+        # a new file, and the moved one keeps what it had.
+        os.rename(jsonl, jsonl + ".1")
+        fleet.proc.send_signal(signal.SIGHUP)
+        fleet.wait_log("SIGHUP: reopening the output files")
+        agent.events(["sh -c 'echo mamori-second-marker'"])
+        wait_until(lambda: lines_of(jsonl), what="the alert in the new file")
+        second = json.loads(lines_of(jsonl)[0])
+        self.assertEqual((second["rule"], second["severity"]), (RULE2_ID, "critical"))
+        self.assertEqual(len(lines_of(jsonl + ".1")), 1)
+        wait_until(lambda: len(udp.get()) == 2, what="the second alert over UDP")
+        self.assertEqual(parse_syslog(udp.get()[1])["pri"], 16 * 8 + 2)   # crit
+
         # The listing: aligned table, and JSON with every counter.
         human = fleet.cli("outputs", check=True).stdout
         self.assertIn("unix-stream", human)
@@ -334,6 +363,25 @@ class Outputs(FleetTest):
         self.assertEqual(outs["udp"]["target"], "udp://127.0.0.1:%d" % udp_port)
         for key in ("kind", "queued", "queue_max", "retried", "last_error", "last_sent"):
             self.assertIn(key, outs["udp"])
+
+    def test_bad_config(self):
+        """A bad outputs.json: one line saying what is wrong, exit 1."""
+        for n, (bad, needle) in enumerate((
+                ('{"outputs": [{"kind": "syslog", "address": "udp://127.0.0.1"}]}',
+                 "udp://HOST:PORT"),
+                ('{"outputs": [{"kind": "webhook", "url": "http://127.0.0.1/"}]}',
+                 "plain http"),
+                ('{"outputs": [', "not JSON"))):
+            fleet = self.fleet("bad%d" % n, start=False)
+            with open(os.path.join(fleet.home, "outputs.json"), "w") as f:
+                f.write(bad)
+            rc = fleet.start(expect_fail=True)
+            self.assertEqual(rc, 1)
+            log = fleet.log()
+            lines = [l for l in log.splitlines() if "outputs.json" in l]
+            self.assertEqual(len(lines), 1, log)
+            self.assertIn(needle, lines[0])
+            self.assertTrue(lines[0].startswith("mamorid: "), lines[0])
 
     def test_dead_receivers(self):
         """Nothing listening, always 500, always 403: events keep being
