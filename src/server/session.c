@@ -54,7 +54,7 @@ struct session {
 	uint64_t acked, stored;
 	int in_group;
 	struct session *group_prev, *group_next;
-	char hostname[MAMORI_STORE_HOSTNAME_MAX]; /* for alert outputs */
+	char *hostname;     /* for alert outputs; NULL when there are none */
 };
 
 static void session_read(struct bufferevent *bev, void *arg);
@@ -199,6 +199,7 @@ session_free(struct session *s)
 	}
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
+	free(s->hostname);
 	free(s);
 }
 
@@ -385,6 +386,21 @@ valid_agent_id(const char *id)
 	return 1;
 }
 
+/* Keeps the agent's host name for the alerts its events raise, only when
+ * there are outputs (a fleet without them pays nothing per session). */
+static void
+session_set_hostname(struct session *s, const char *hostname)
+{
+	char *copy;
+
+	if (s->srv->outputs == NULL)
+		return;
+	if ((copy = mamori_memdup_str(hostname, strlen(hostname))) == NULL)
+		return;             /* keeps the previous name */
+	free(s->hostname);
+	s->hostname = copy;
+}
+
 /* After the handshake: decide who the peer is. */
 static void
 session_authenticate(struct session *s)
@@ -437,7 +453,7 @@ session_authenticate(struct session *s)
 		session_close(s, "out of memory");
 		return;
 	}
-	mamori_strlcpy(s->hostname, rec.hostname, sizeof(s->hostname));
+	session_set_hostname(s, rec.hostname);
 	s->state = SS_HELLO;
 	s->counted = 1;
 	srv->n_agents_connected++;
@@ -840,8 +856,7 @@ session_refresh_hostname(struct session *s)
 
 	if (s->srv->outputs != NULL &&
 	    mamori_store_agent_get(s->srv->store, s->agent_id, &rec) == 0)
-		mamori_strlcpy(s->hostname, rec.hostname,
-		    sizeof(s->hostname));
+		session_set_hostname(s, rec.hostname);
 }
 
 /* Returns 1 when the session is still open. */
