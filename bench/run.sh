@@ -126,5 +126,5 @@ else
 fi
 
 echo "== alert latency: event -> JSON lines file and syslog UDP, 1,000 alerts"
-python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 0 | tail -n 4
-python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 20 | tail -n 6
+python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 0 | tail -n 5
+python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 20 | tail -n 7
