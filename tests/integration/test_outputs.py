@@ -25,6 +25,7 @@ from rawagent import RawAgent
 
 RULE_ID = "5b1d6f0e-8a34-4c5e-9f00-0a0b0c0d0e01"
 RULE2_ID = "5b1d6f0e-8a34-4c5e-9f00-0a0b0c0d0e02"
+RULE3_ID = "5b1d6f0e-8a34-4c5e-9f00-0a0b0c0d0e03"
 RULE2 = """title: mamori output second marker
 id: %s
 status: test
@@ -180,15 +181,22 @@ def make_ca(tmp):
     return ca_crt, crt, key
 
 
-def https_receiver(stop, got, crt, key, status=200):
-    """An HTTPS server on 127.0.0.1 answering every POST with status."""
+def https_receiver(stop, got, crt, key, status=200, keepalive=False):
+    """An HTTPS server on 127.0.0.1 answering every POST with status;
+    HTTP/1.1 with connections kept (5 s idle) when keepalive."""
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keepalive else "HTTP/1.0"
+        timeout = 5
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            got.add({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+            got.add({"path": self.path, "headers": dict(self.headers.items()), "body": body,
+                     "peer": self.client_address})
+            answer = b'{"ok": true}'
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, *args):
             pass
@@ -221,6 +229,8 @@ class Outputs(FleetTest):
             f.write(RULE)
         with open(os.path.join(sigma, "second.yml"), "w") as f:
             f.write(RULE2)
+        with open(os.path.join(sigma, "third.yml"), "w") as f:
+            f.write(RULE2.replace(RULE2_ID, RULE3_ID).replace("second", "third"))
         with open(os.path.join(fleet.home, "outputs.json"), "w") as f:
             json.dump({"outputs": outputs}, f)
         fleet.start()
@@ -239,7 +249,7 @@ class Outputs(FleetTest):
         ust_path = os.path.join(self.tmp, "stream.sock")
         stream_listener(stop, ust, socket.AF_UNIX, ust_path)
         ca, crt, key = make_ca(self.tmp)
-        hook_port = https_receiver(stop, hook, crt, key)
+        hook_port = https_receiver(stop, hook, crt, key, keepalive=True)
         jsonl = os.path.join(self.tmp, "alerts.jsonl")
         repeats = os.path.join(self.tmp, "repeats.jsonl")
         fleet = self.fleet_with([
@@ -355,6 +365,16 @@ class Outputs(FleetTest):
         self.assertEqual(len(lines_of(jsonl + ".1")), 1)
         wait_until(lambda: len(udp.get()) == 2, what="the second alert over UDP")
         self.assertEqual(parse_syslog(udp.get()[1])["pri"], 16 * 8 + 2)   # crit
+        # The webhook kept its connection (HTTP/1.1) for the second alert.
+        wait_until(lambda: len(hook.get()) == 2, what="the second alert at the webhook")
+        self.assertEqual(json.loads(hook.get()[1]["body"])["rule"], RULE2_ID)
+        self.assertEqual(hook.get()[0]["peer"], hook.get()[1]["peer"])
+        # Once the receiver closed the idle connection, a new one is made.
+        time.sleep(6)
+        agent.events(["sh -c 'echo mamori-third-marker'"])
+        wait_until(lambda: len(hook.get()) == 3, what="the third alert at the webhook")
+        self.assertEqual(json.loads(hook.get()[2]["body"])["rule"], RULE3_ID)
+        self.assertNotEqual(hook.get()[2]["peer"], hook.get()[1]["peer"])
 
         # The listing: aligned table, and JSON with every counter.
         human = fleet.cli("outputs", check=True).stdout

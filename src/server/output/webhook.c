@@ -7,16 +7,21 @@
  * host (DNS name, or IP address for a literal address).  A 2xx answer is
  * delivery; 408, 429, 5xx, a timeout or a broken connection are retried by
  * output.c with backoff; any other answer (4xx, and 3xx: redirects are
- * not followed) is counted as refused.  Only the status line of the answer
- * is read, at most MAMORI_WEBHOOK_RESPONSE_MAX bytes.
+ * not followed) is counted as refused.  The answer's status line and
+ * headers are read (at most MAMORI_WEBHOOK_RESPONSE_MAX bytes), and its
+ * body only when its length is announced and at most
+ * MAMORI_WEBHOOK_BODY_MAX, so that the connection can be kept for the next
+ * alert (HTTP/1.1 keep-alive); in every other case it is closed.
  *
  * Never: send without verification, follow a redirect, or put a
  * configured header holding CR or LF on the wire.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +36,7 @@
 
 #define MAMORI_WEBHOOK_RESPONSE_MAX 8192  /* bytes read of an answer */
 #define MAMORI_WEBHOOK_HOST_MAX 255
+#define MAMORI_WEBHOOK_BODY_MAX (64 * 1024) /* answer body read to reuse */
 
 struct webhook {
 	SSL_CTX *ctx;
@@ -41,6 +47,10 @@ struct webhook {
 	unsigned timeout_s;
 	struct mamori_buf headers;  /* extra "Name: value\r\n" lines */
 	struct mamori_buf req;
+	/* The connection kept for the next alert (HTTP/1.1 keep-alive). */
+	SSL *ssl;
+	int fd;
+	int keep;
 };
 
 static const char *const webhook_keys[] = {"url", "ca_file", "headers",
@@ -164,6 +174,7 @@ webhook_configure(const json_t *cfg, unsigned timeout_s, void **state,
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return MAMORI_ERR_ALLOC;
 	w->timeout_s = timeout_s;
+	w->fd = -1;
 	mamori_buf_init(&w->headers, MAMORI_OUTPUT_HEADERS_MAX *
 	    MAMORI_OUTPUT_HEADER_MAX);
 	mamori_buf_init(&w->req, MAMORI_OUTPUT_ALERT_MAX + MAMORI_OUTPUT_HEADERS_MAX *
@@ -236,101 +247,224 @@ status_code(const char *p, size_t n)
 	return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 }
 
+static void
+conn_close(struct webhook *w)
+{
+	if (w->ssl != NULL)
+		SSL_free(w->ssl);
+	if (w->fd >= 0)
+		close(w->fd);
+	w->ssl = NULL;
+	w->fd = -1;
+	ERR_clear_error();
+}
+
+/* An idle kept connection the receiver closed (or wrote to unasked) is
+ * not reused. */
+static int
+conn_usable(struct webhook *w)
+{
+	struct pollfd p = {.fd = w->fd, .events = POLLIN};
+
+	return w->ssl != NULL && poll(&p, 1, 0) == 0;
+}
+
+static int
+conn_open(struct webhook *w, char *err, size_t errlen)
+{
+	X509_VERIFY_PARAM *vp;
+	int ret, r;
+
+	if ((r = mamori_output_connect(w->host, w->port, SOCK_STREAM,
+	    w->timeout_s, &w->fd, err, errlen)) != 0)
+		return r;
+	if ((w->ssl = SSL_new(w->ctx)) == NULL || SSL_set_fd(w->ssl, w->fd) !=
+	    1) {
+		tls_error(err, errlen, "TLS setup", NULL, 0);
+		goto fail;
+	}
+	vp = SSL_get0_param(w->ssl);
+	if (w->host_is_ip) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(vp, w->host) != 1)
+			goto fail;
+	} else {
+		X509_VERIFY_PARAM_set_hostflags(vp,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(w->ssl, w->host) != 1 ||
+		    SSL_set_tlsext_host_name(w->ssl, w->host) != 1)
+			goto fail;
+	}
+	if ((ret = SSL_connect(w->ssl)) != 1) {
+		tls_error(err, errlen, "TLS handshake", w->ssl, ret);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (err[0] == '\0')
+		snprintf(err, errlen, "TLS setup failed");
+	conn_close(w);
+	return MAMORI_ERR_IO;
+}
+
+/* Value of header name in the header block hdr (ends at its blank line),
+ * or NULL; *vlen its length. */
+static const char *
+header_value(const char *hdr, size_t len, const char *name, size_t *vlen)
+{
+	const char *line = memchr(hdr, '\n', len), *end = hdr + len, *eol;
+	size_t nl = strlen(name);
+
+	while (line != NULL && ++line < end) {
+		eol = memchr(line, '\n', (size_t)(end - line));
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - line) > nl && line[nl] == ':' &&
+		    strncasecmp(line, name, nl) == 0) {
+			const char *v = line + nl + 1;
+
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			*vlen = (size_t)(eol - v);
+			while (*vlen > 0 && (v[*vlen - 1] == '\r' ||
+			    v[*vlen - 1] == ' ' || v[*vlen - 1] == '\t'))
+				(*vlen)--;
+			return v;
+		}
+		line = eol;
+	}
+	return NULL;
+}
+
+/* One request and its answer on the open connection; *code gets the
+ * status.  Reads the whole answer when its length is known and small, so
+ * the connection can carry the next alert; otherwise closes it. */
+static int
+exchange(struct webhook *w, const struct mamori_output_alert *a, int *code,
+    char *err, size_t errlen)
+{
+	char head[MAMORI_OUTPUT_TARGET_MAX + MAMORI_WEBHOOK_HOST_MAX + 256];
+	char resp[MAMORI_WEBHOOK_RESPONSE_MAX + 1], sink[4096];
+	const char *v, *blank;
+	size_t got = 0, hlen, vlen, body = 0, have;
+	uint64_t clen = 0;
+	int n, ret = 0, keep = 0;
+
+	*code = -1;
+	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s%s%s:%u"
+	    "\r\nUser-Agent: mamorid/" MAMORI_VERSION "\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\n", w->path,
+	    strchr(w->host, ':') != NULL ? "[" : "", w->host,
+	    strchr(w->host, ':') != NULL ? "]" : "", (unsigned)w->port,
+	    a->json_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return MAMORI_ERR_INTERNAL;
+	mamori_buf_reset(&w->req);
+	if (mamori_buf_append(&w->req, head, (size_t)n) != 0 ||
+	    mamori_buf_append(&w->req, w->headers.data, w->headers.len) != 0 ||
+	    mamori_buf_append(&w->req, "\r\n", 2) != 0 ||
+	    mamori_buf_append(&w->req, a->json, a->json_len) != 0)
+		return MAMORI_ERR_ALLOC;
+	if (w->req.len > INT32_MAX ||
+	    (ret = SSL_write(w->ssl, w->req.data, (int)w->req.len)) !=
+	    (int)w->req.len) {
+		tls_error(err, errlen, "sending", w->ssl, ret);
+		return MAMORI_ERR_IO;
+	}
+	/* The status line and headers, up to their blank line. */
+	blank = NULL;
+	while (got < MAMORI_WEBHOOK_RESPONSE_MAX) {
+		ret = SSL_read(w->ssl, resp + got,
+		    (int)(MAMORI_WEBHOOK_RESPONSE_MAX - got));
+		if (ret <= 0)
+			break;
+		got += (size_t)ret;
+		resp[got] = '\0';
+		if ((blank = strstr(resp, "\r\n\r\n")) != NULL)
+			break;
+	}
+	if ((*code = status_code(resp, got)) < 0) {
+		if (got == 0)
+			tls_error(err, errlen, "no answer", w->ssl, 0);
+		else
+			snprintf(err, errlen, "answer is not HTTP/1.x");
+		return MAMORI_ERR_IO;
+	}
+	if (blank == NULL)
+		return 0;           /* status known; connection not reusable */
+	hlen = (size_t)(blank - resp) + 4;
+	have = got - hlen;
+	/* Kept only for an HTTP/1.1 answer of known, small length that does
+	 * not say close. */
+	keep = resp[7] == '1';
+	if ((v = header_value(resp, hlen, "connection", &vlen)) != NULL &&
+	    vlen == 5 && strncasecmp(v, "close", 5) == 0)
+		keep = 0;
+	if (header_value(resp, hlen, "transfer-encoding", &vlen) != NULL)
+		keep = 0;
+	if ((v = header_value(resp, hlen, "content-length", &vlen)) != NULL) {
+		char num[24];
+
+		if (vlen == 0 || vlen >= sizeof(num)) {
+			keep = 0;
+		} else {
+			memcpy(num, v, vlen);
+			num[vlen] = '\0';
+			if (mamori_parse_u64(num, 0, MAMORI_WEBHOOK_BODY_MAX,
+			    &clen) != 0)
+				keep = 0;
+		}
+	} else if (!(*code == 204 || *code == 304)) {
+		keep = 0;           /* the body runs to the end of the stream */
+	}
+	if (keep && have > clen)
+		keep = 0;           /* more than announced: do not trust it */
+	for (body = have; keep && body < clen; body += (size_t)ret) {
+		ret = SSL_read(w->ssl, sink, (int)(clen - body < sizeof(sink) ?
+		    clen - body : sizeof(sink)));
+		if (ret <= 0)
+			keep = 0;
+	}
+	w->keep = keep;
+	return 0;
+}
+
 static int
 webhook_deliver(void *state, const struct mamori_output_alert *a, char *err,
     size_t errlen)
 {
 	struct webhook *w = state;
-	char head[MAMORI_OUTPUT_TARGET_MAX + MAMORI_WEBHOOK_HOST_MAX + 256];
-	char resp[MAMORI_WEBHOOK_RESPONSE_MAX + 1];
-	X509_VERIFY_PARAM *vp;
-	SSL *ssl = NULL;
-	size_t got = 0;
-	int fd = -1, n, ret, code, r = MAMORI_ERR_IO;
+	int reused = 0, code, r;
 
-	if ((r = mamori_output_connect(w->host, w->port, SOCK_STREAM,
-	    w->timeout_s, &fd, err, errlen)) != 0)
-		goto out;
-	r = MAMORI_ERR_IO;
-	if ((ssl = SSL_new(w->ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
-		tls_error(err, errlen, "TLS setup", NULL, 0);
-		goto out;
+	if (w->ssl != NULL && !conn_usable(w))
+		conn_close(w);
+	if (w->ssl != NULL)
+		reused = 1;
+	else if ((r = conn_open(w, err, errlen)) != 0)
+		return r;
+	w->keep = 0;
+	r = exchange(w, a, &code, err, errlen);
+	if (r == MAMORI_ERR_IO && reused) {
+		/* The receiver closed the kept connection as we wrote: once
+		 * more on a new one, not counted as a retry. */
+		conn_close(w);
+		err[0] = '\0';
+		if ((r = conn_open(w, err, errlen)) != 0)
+			return r;
+		r = exchange(w, a, &code, err, errlen);
 	}
-	vp = SSL_get0_param(ssl);
-	if (w->host_is_ip) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(vp, w->host) != 1)
-			goto out;
-	} else {
-		X509_VERIFY_PARAM_set_hostflags(vp,
-		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (SSL_set1_host(ssl, w->host) != 1 ||
-		    SSL_set_tlsext_host_name(ssl, w->host) != 1)
-			goto out;
-	}
-	if ((ret = SSL_connect(ssl)) != 1) {
-		tls_error(err, errlen, "TLS handshake", ssl, ret);
-		goto out;
-	}
-	n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s%s%s:%u"
-	    "\r\nUser-Agent: mamorid/" MAMORI_VERSION "\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n",
-	    w->path, strchr(w->host, ':') != NULL ? "[" : "", w->host,
-	    strchr(w->host, ':') != NULL ? "]" : "", (unsigned)w->port,
-	    a->json_len);
-	if (n < 0 || (size_t)n >= sizeof(head)) {
-		r = MAMORI_ERR_INTERNAL;
-		goto out;
-	}
-	mamori_buf_reset(&w->req);
-	if (mamori_buf_append(&w->req, head, (size_t)n) != 0 ||
-	    mamori_buf_append(&w->req, w->headers.data, w->headers.len) != 0 ||
-	    mamori_buf_append(&w->req, "\r\n", 2) != 0 ||
-	    mamori_buf_append(&w->req, a->json, a->json_len) != 0) {
-		r = MAMORI_ERR_ALLOC;
-		goto out;
-	}
-	if (w->req.len > INT32_MAX ||
-	    (ret = SSL_write(ssl, w->req.data, (int)w->req.len)) !=
-	    (int)w->req.len) {
-		tls_error(err, errlen, "sending", ssl, ret);
-		goto out;
-	}
-	/* The status line is all we need. */
-	while (got < MAMORI_WEBHOOK_RESPONSE_MAX &&
-	    memchr(resp, '\n', got) == NULL) {
-		ret = SSL_read(ssl, resp + got,
-		    (int)(MAMORI_WEBHOOK_RESPONSE_MAX - got));
-		if (ret <= 0)
-			break;
-		got += (size_t)ret;
-	}
-	if ((code = status_code(resp, got)) < 0) {
-		if (got == 0)
-			tls_error(err, errlen, "no answer", ssl, 0);
-		else
-			snprintf(err, errlen, "answer is not HTTP/1.x");
-		goto out;
-	}
-	if (code >= 200 && code <= 299) {
-		r = 0;
-	} else if (code == 408 || code == 429 || code >= 500) {
+	if (r != 0 || !w->keep)
+		conn_close(w);
+	if (r != 0)
+		return r;
+	if (code >= 200 && code <= 299)
+		return 0;
+	if (code == 408 || code == 429 || code >= 500) {
 		snprintf(err, errlen, "HTTP %d from %s", code, w->host);
-		r = MAMORI_ERR_IO;
-	} else {
-		snprintf(err, errlen, "HTTP %d from %s%s", code, w->host,
-		    code < 400 ? " (redirects are not followed)" : "");
-		r = MAMORI_ERR_OUTPUT_REFUSED;
+		return MAMORI_ERR_IO;
 	}
-out:
-	if (ssl != NULL) {
-		if (r == 0)
-			(void)SSL_shutdown(ssl);
-		SSL_free(ssl);
-	}
-	ERR_clear_error();
-	if (fd >= 0)
-		close(fd);
-	return r;
+	snprintf(err, errlen, "HTTP %d from %s%s", code, w->host,
+	    code < 400 ? " (redirects are not followed)" : "");
+	return MAMORI_ERR_OUTPUT_REFUSED;
 }
 
 static void
@@ -340,6 +474,7 @@ webhook_destroy(void *state)
 
 	if (w == NULL)
 		return;
+	conn_close(w);
 	SSL_CTX_free(w->ctx);
 	mamori_buf_free(&w->headers);     /* wipes: may hold a token */
 	mamori_buf_free(&w->req);
