@@ -553,7 +553,7 @@ loss_to_log(struct mamori_output *o, uint64_t *skipped)
 static void
 deliver_one(struct mamori_output *o, const struct mamori_output_alert *a)
 {
-	char err[MAMORI_OUTPUT_ERROR_MAX];
+	char err[MAMORI_OUTPUT_ERROR_MAX], more[80];
 	uint64_t delay = o->backoff_ms, until, skipped = 0;
 	unsigned attempt = 0;
 	int r, log_it;
@@ -579,17 +579,22 @@ deliver_one(struct mamori_output *o, const struct mamori_output_alert *a)
 				o->failed++;
 			log_it = loss_to_log(o, &skipped);
 			pthread_mutex_unlock(&o->mu);
-			if (log_it && r == MAMORI_ERR_OUTPUT_REFUSED)
-				log_warn("output %s: alert %llu refused: %s "
-				    "(%llu more lost since the last such line)",
+			if (!log_it)
+				return;
+			more[0] = '\0';
+			if (skipped > 0)
+				snprintf(more, sizeof(more), " (and %llu more "
+				    "lost since the last such line)",
+				    (unsigned long long)skipped);
+			if (r == MAMORI_ERR_OUTPUT_REFUSED)
+				log_warn("output %s: alert %llu refused: %s%s",
 				    o->name, (unsigned long long)a->id, err,
-				    (unsigned long long)skipped);
-			else if (log_it)
+				    more);
+			else
 				log_warn("output %s: alert %llu not delivered "
-				    "after %u attempts: %s (%llu more lost since "
-				    "the last such line)", o->name,
+				    "after %u attempts: %s%s", o->name,
 				    (unsigned long long)a->id, attempt + 1, err,
-				    (unsigned long long)skipped);
+				    more);
 			return;
 		}
 		attempt++;
