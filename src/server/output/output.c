@@ -166,7 +166,6 @@ mamori_output_alert_new(const struct mamori_output_alert_info *info,
 	a->severity = info->severity;
 	a->repeat = info->repeat != 0;
 	a->time_ns = info->time_ns;
-	a->received_ms = mamori_monotonic_ms();
 	if ((a->agent_id = dup_text(info->agent_id)) == NULL ||
 	    (a->host = dup_text(info->host)) == NULL ||
 	    (a->rule = dup_text(info->rule)) == NULL ||

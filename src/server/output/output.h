@@ -72,7 +72,6 @@ struct mamori_output_alert {
 	uint32_t severity;          /* enum mamori_alert_severity */
 	int repeat;                 /* 1: a repeat in the dedup window */
 	uint64_t time_ns;           /* the triggering event's time */
-	uint64_t received_ms;       /* monotonic, when the server took it */
 	char *agent_id;
 	char *host;                 /* agent's hostname, "" when unknown */
 	char *rule;
