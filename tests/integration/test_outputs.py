@@ -335,8 +335,11 @@ class Outputs(FleetTest):
         self.assertTrue(rep["repeat"])
         self.assertEqual(rep["id"], alert_id)
         self.assertEqual(rep["seq"], 2)
-        outs = self.outputs(fleet)
-        for name in ("file", "udp", "tcp", "unix-dgram", "unix-stream", "hook"):
+        # A receiver may have the alert before its sender read the answer.
+        names = ("file", "udp", "tcp", "unix-dgram", "unix-stream", "hook")
+        outs = wait_until(lambda: all(self.outputs(fleet)[n]["queued"] == 0 for n in names)
+                          and self.outputs(fleet), what="the outputs to finish")
+        for name in names:
             o = outs[name]
             self.assertEqual((o["sent"], o["skipped"], o["dropped"], o["failed"], o["refused"]),
                              (1, 1, 0, 0, 0), o)
