@@ -130,3 +130,7 @@ echo "== task runner: QUERY SELECT * FROM processes and RUN_COMMAND /bin/true"
 
 echo "== USB device control: decisions, attaches and rule changes on a fake sysfs tree"
 "$bin/bench/usbctl-bench"
+
+echo "== alert latency: event -> JSON lines file and syslog UDP, 1,000 alerts"
+python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 0 | tail -n 5
+python3 bench/alert_latency.py --build "$build" --alerts 1000 --rate 100 --agents 20 | tail -n 7

@@ -90,6 +90,7 @@ void cmd_inventory_help(FILE *out);
 int cmd_events(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_alerts(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rules_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_outputs(struct cli_ctx *ctx, int argc, char **argv);
 /* A point in time for --since/--until (cmd_events.c): a duration back
  * from now ("10m", "2h", "7d") or a UTC time; epoch seconds in *out. */
 int cli_parse_time_arg(const char *s, uint64_t *out);

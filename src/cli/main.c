@@ -125,6 +125,14 @@ static const struct cli_command commands[] = {
 	    "  --limit N      at most N alerts (default 100)\n"
 	    "  --json         print the alerts as JSON, with their detail",
 	    NULL},
+	{"outputs", cmd_outputs, "[--json]",
+	    "Show where the server sends its alerts (HOME/outputs.json) and,\n"
+	    "for each output, how many alerts are queued, were sent, retried,\n"
+	    "dropped (queue full), failed (given up after retries) or refused\n"
+	    "(HTTP 4xx), with the last error.  See docs/outputs.md.\n"
+	    "\n"
+	    "  --json         print the outputs and counters as JSON",
+	    NULL},
 	{"rules list", cmd_rules_list, "[--json]",
 	    "List the server's Sigma rules and STIX indicators.\n"
 	    "\n"

@@ -41,6 +41,8 @@
 	X(STIX_SYNTAX, -40, "STIX pattern syntax error")                   \
 	X(STIX_UNSUPPORTED, -41, "STIX pattern not matchable by mamori")   \
 	X(STIX_BUNDLE, -42, "not a STIX 2.1 bundle")                        \
+	X(OUTPUT_REFUSED, -43, "the output's receiver refused the alert")  \
+	X(OUTPUT_CONFIG, -44, "invalid outputs configuration")             \
 	X(YARA_COMPILE, -45, "YARA rules do not compile")                  \
 	X(YARA_SCAN, -46, "YARA scan failed")                              \
 	X(NOT_REGULAR, -47, "not a regular file")                           \

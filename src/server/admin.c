@@ -97,6 +97,7 @@ static json_t *cmd_revoke(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_events(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_alerts(struct mamori_server *, json_t *, char *, size_t);
 static json_t *cmd_rules(struct mamori_server *, json_t *, char *, size_t);
+static json_t *cmd_outputs(struct mamori_server *, json_t *, char *, size_t);
 
 static const struct mamori_admin_cmd commands[] = {
 	{"status", cmd_status, {{NULL, JSON_NULL}}},
@@ -151,6 +152,7 @@ static const struct mamori_admin_cmd commands[] = {
 	    {"text", JSON_STRING}, {NULL, JSON_NULL}}},
 	{"vuln.report", mamori_admin_vuln_report, {{"agent", JSON_STRING},
 	    {NULL, JSON_NULL}}},
+	{"outputs", cmd_outputs, {{NULL, JSON_NULL}}},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -916,6 +918,44 @@ cmd_rules(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 out:
 	json_decref(arr);
 	return res;
+}
+
+/* Each alert output with its counters (output/output.h). */
+static json_t *
+cmd_outputs(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
+{
+	struct mamori_output_stats st;
+	json_t *arr, *e;
+	size_t i;
+
+	(void)req;
+	(void)why;
+	(void)whylen;
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < mamori_outputs_count(srv->outputs); i++) {
+		if (mamori_outputs_stats(srv->outputs, i, &st) != 0)
+			break;
+		e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:s, s:I}", "name", st.name,
+		    "kind", st.kind, "target", st.target,
+		    "queued", (json_int_t)st.queued,
+		    "queue_max", (json_int_t)st.queue_max,
+		    "sent", (json_int_t)st.sent,
+		    "retried", (json_int_t)st.retried,
+		    "dropped", (json_int_t)st.dropped,
+		    "failed", (json_int_t)st.failed,
+		    "refused", (json_int_t)st.refused,
+		    "skipped", (json_int_t)st.skipped,
+		    "last_sent", (json_int_t)st.last_sent,
+		    "last_error", st.last_error,
+		    "last_error_at", (json_int_t)st.last_error_at);
+		if (e == NULL || json_array_append_new(arr, e) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return json_pack("{s:o}", "outputs", arr);
 }
 
 /* ---- the socket -------------------------------------------------------- */

@@ -53,6 +53,8 @@ struct mamori_detect {
 	size_t *by_id;               /* loaded indicators, sorted by id */
 	size_t nby_id;
 	struct mamori_detect_stats stats;
+	mamori_detect_sink_fn sink;  /* told of every alert stored */
+	void *sink_ctx;
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -521,9 +523,11 @@ detect_raise(struct mamori_detect *d, struct mamori_store *store,
     const char *key, uint32_t severity, json_t *detail, size_t *raised)
 {
 	struct mamori_alert_raise a;
+	struct mamori_detect_alert info;
 	json_t *summary = NULL;
 	char *text = NULL;
-	int r = MAMORI_ERR_ALLOC;
+	uint64_t id = 0;
+	int r = MAMORI_ERR_ALLOC, created = 0;
 
 	if (detail == NULL)
 		goto out;
@@ -545,7 +549,8 @@ detect_raise(struct mamori_detect *d, struct mamori_store *store,
 	a.time_ns = ev->time_ns;
 	a.seq = ev->seq;
 	a.detail_json = text;
-	r = mamori_store_alert_raise(store, &a, NULL);
+	a.id_out = &id;
+	r = mamori_store_alert_raise(store, &a, &created);
 	if (r == MAMORI_ERR_INVALID || r == MAMORI_ERR_TOO_LARGE) {
 		log_warn("detect: alert for %.80s on agent %s not stored: %s",
 		    key, agent_id, mamori_strerror(r));
@@ -556,6 +561,18 @@ detect_raise(struct mamori_detect *d, struct mamori_store *store,
 		goto out;
 	d->stats.alerts++;
 	(*raised)++;
+	if (d->sink != NULL) {
+		info.id = id;
+		info.agent_id = agent_id;
+		info.source = source;
+		info.rule_key = key;
+		info.severity = severity;
+		info.time_ns = ev->time_ns;
+		info.seq = ev->seq;
+		info.created = created;
+		info.detail_json = text;
+		d->sink(d->sink_ctx, &info);
+	}
 out:
 	free(text);
 	json_decref(detail);
@@ -850,4 +867,14 @@ mamori_detect_event(struct mamori_detect *d, struct mamori_store *store,
 	default:
 		return 0;
 	}
+}
+
+void
+mamori_detect_set_sink(struct mamori_detect *d, mamori_detect_sink_fn fn,
+    void *ctx)
+{
+	if (d == NULL)
+		return;
+	d->sink = fn;
+	d->sink_ctx = ctx;
 }

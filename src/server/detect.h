@@ -70,6 +70,25 @@ void mamori_detect_free(struct mamori_detect *d);
 int mamori_detect_event(struct mamori_detect *d, struct mamori_store *store,
     const char *agent_id, const Mamori__Event *ev, size_t *raised);
 
+/* An alert just written into the open group (not yet committed): the
+ * strings are valid during the call only. */
+struct mamori_detect_alert {
+	uint64_t id;                /* the store's alert id */
+	const char *agent_id;
+	uint32_t source;            /* enum mamori_alert_source */
+	const char *rule_key;
+	uint32_t severity;
+	uint64_t time_ns, seq;      /* the triggering event's */
+	int created;                /* 0: a repeat inside the dedup window */
+	const char *detail_json;
+};
+typedef void (*mamori_detect_sink_fn)(void *ctx,
+    const struct mamori_detect_alert *a);
+/* Calls fn for each alert the store took (NULL: none).  The server
+ * collects them and hands them to its outputs once the group commits. */
+void mamori_detect_set_sink(struct mamori_detect *d, mamori_detect_sink_fn fn,
+    void *ctx);
+
 size_t mamori_detect_rule_count(const struct mamori_detect *d);
 int mamori_detect_rule_get(const struct mamori_detect *d, size_t i,
     struct mamori_detect_rule *out);

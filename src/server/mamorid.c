@@ -73,6 +73,7 @@ main(int argc, char **argv)
 	static struct mamori_server srv;
 	const char *home = NULL, *key_file = NULL, *group = NULL;
 	char path[PATH_MAX], host[MAMORI_HOST_MAX + 1];
+	char why[MAMORI_OUTPUT_ERROR_MAX];
 	uint8_t storage_key[MAMORI_KEY_LEN];
 	X509 *server_cert = NULL;
 	EVP_PKEY *server_key = NULL;
@@ -212,6 +213,15 @@ main(int argc, char **argv)
 		    "under %s/rules: %s\n", srv.home, mamori_strerror(r));
 		goto out;
 	}
+	if ((r = mamori_home_path(srv.home, "outputs.json", path,
+	    sizeof(path))) != 0)
+		goto out;
+	if ((r = mamori_outputs_load(path, &srv.outputs, why,
+	    sizeof(why))) != 0) {
+		fprintf(stderr, "mamorid: %s: %s; fix it (docs/outputs.md) or "
+		    "remove it\n", path, why);
+		goto out;
+	}
 	if (srv.advertise[0] == '\0')
 		mamori_strlcpy(srv.advertise, srv.listen,
 		    sizeof(srv.advertise));
@@ -225,6 +235,9 @@ main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	/* After the last commit: outputs get MAMORI_OUTPUT_DRAIN_MS to
+	 * deliver what they hold. */
+	mamori_outputs_free(srv.outputs);
 	mamori_store_close(srv.store);
 	mamori_detect_free(srv.detect);
 	X509_free(server_cert);

@@ -140,6 +140,17 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+static void
+on_hangup(evutil_socket_t sig, short what, void *arg)
+{
+	struct mamori_server *srv = arg;
+
+	(void)sig;
+	(void)what;
+	log_info("SIGHUP: reopening the output files");
+	mamori_outputs_reopen(srv->outputs);
+}
+
 /* Raises the descriptor limit to its ceiling and sizes the session cap
  * from it, keeping some for the store and the admin socket. */
 static void
@@ -220,6 +231,11 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 		    mamori_strerror(r));
 		goto out;
 	}
+	if ((r = mamori_outputs_start(srv->outputs)) != 0) {
+		log_error("cannot start the alert outputs: %s",
+		    mamori_strerror(r));
+		goto out;
+	}
 	if ((r = tls_context(srv, server_cert, server_key)) != 0)
 		goto out;
 	if ((r = listen_on(srv)) != 0)
@@ -231,6 +247,11 @@ mamori_server_run(struct mamori_server *srv, X509 *server_cert,
 	if (srv->sig_int == NULL || srv->sig_term == NULL ||
 	    event_add(srv->sig_int, NULL) != 0 ||
 	    event_add(srv->sig_term, NULL) != 0) {
+		r = MAMORI_ERR_SYSTEM;
+		goto out;
+	}
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_hangup, srv);
+	if (srv->sig_hup == NULL || event_add(srv->sig_hup, NULL) != 0) {
 		r = MAMORI_ERR_SYSTEM;
 		goto out;
 	}
@@ -251,6 +272,9 @@ out:
 		event_free(srv->sig_int);
 	if (srv->sig_term != NULL)
 		event_free(srv->sig_term);
+	if (srv->sig_hup != NULL)
+		event_free(srv->sig_hup);
+	srv->sig_hup = NULL;
 	if (srv->accept_resume != NULL)
 		event_free(srv->accept_resume);
 	srv->accept_resume = NULL;

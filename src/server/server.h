@@ -20,6 +20,7 @@
 
 #include "detect.h"
 #include "home.h"
+#include "output.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -75,7 +76,19 @@ struct mamori_server {
 	size_t group_events;
 	/* Authenticated frames are decoded here, one at a time (session.c). */
 	struct mamori_arena *arena;
+	/* Alert outputs (output/output.h; NULL: none).  Alerts raised in the
+	 * open group wait in pending_alerts and are handed over only when
+	 * the group commits (session.c); ingest_host is the host name of
+	 * the agent whose events are being written, for those alerts. */
+	struct mamori_outputs *outputs;
+	struct mamori_output_alert **pending_alerts;
+	size_t n_pending_alerts, pending_alerts_cap;
+	const char *ingest_host;
+	struct event *sig_hup;       /* reopens the outputs' files */
 };
+
+/* Alerts of one group waiting for its commit; beyond, counted as dropped. */
+#define MAMORI_PENDING_ALERTS_MAX 100000
 
 /* Session registry (session.c). */
 int mamori_session_accept(struct mamori_server *srv, int fd,

@@ -58,6 +58,7 @@ struct session {
 	/* The policy version the agent holds, once it said (fleet.c). */
 	int policy_reported;
 	uint64_t policy_version;
+	char *hostname;     /* for alert outputs; NULL when there are none */
 };
 
 static void session_read(struct bufferevent *bev, void *arg);
@@ -202,6 +203,7 @@ session_free(struct session *s)
 	}
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
+	free(s->hostname);
 	free(s);
 }
 
@@ -388,6 +390,21 @@ valid_agent_id(const char *id)
 	return 1;
 }
 
+/* Keeps the agent's host name for the alerts its events raise, only when
+ * there are outputs (a fleet without them pays nothing per session). */
+static void
+session_set_hostname(struct session *s, const char *hostname)
+{
+	char *copy;
+
+	if (s->srv->outputs == NULL)
+		return;
+	if ((copy = mamori_memdup_str(hostname, strlen(hostname))) == NULL)
+		return;             /* keeps the previous name */
+	free(s->hostname);
+	s->hostname = copy;
+}
+
 /* After the handshake: decide who the peer is. */
 static void
 session_authenticate(struct session *s)
@@ -440,6 +457,7 @@ session_authenticate(struct session *s)
 		session_close(s, "out of memory");
 		return;
 	}
+	session_set_hostname(s, rec.hostname);
 	s->state = SS_HELLO;
 	s->counted = 1;
 	srv->n_agents_connected++;
@@ -621,6 +639,70 @@ send_event_ack(struct session *s)
 	(void)session_send(s, &env);
 }
 
+/* Detection's sink: an alert written into the open group waits here for
+ * the commit.  Outputs never hear of an alert the store does not have. */
+static void
+alert_sink(void *ctx, const struct mamori_detect_alert *d)
+{
+	struct mamori_server *srv = ctx;
+	struct mamori_output_alert_info info;
+	struct mamori_output_alert *a = NULL, **grown;
+	size_t cap;
+	int r;
+
+	if (srv->n_pending_alerts >= MAMORI_PENDING_ALERTS_MAX) {
+		mamori_outputs_count_dropped(srv->outputs, 1);
+		return;
+	}
+	if (srv->n_pending_alerts == srv->pending_alerts_cap) {
+		cap = srv->pending_alerts_cap == 0 ? 64 :
+		    2 * srv->pending_alerts_cap;
+		if ((grown = realloc(srv->pending_alerts,
+		    cap * sizeof(*grown))) == NULL) {
+			mamori_outputs_count_dropped(srv->outputs, 1);
+			return;
+		}
+		srv->pending_alerts = grown;
+		srv->pending_alerts_cap = cap;
+	}
+	memset(&info, 0, sizeof(info));
+	info.id = d->id;
+	info.agent_id = d->agent_id;
+	info.host = srv->ingest_host;
+	info.source = d->source;
+	info.rule = d->rule_key;
+	info.severity = d->severity;
+	info.time_ns = d->time_ns;
+	info.seq = d->seq;
+	info.repeat = !d->created;
+	info.detail_json = d->detail_json;
+	if ((r = mamori_output_alert_new(&info, &a)) != 0) {
+		log_warn("alert %llu for agent %s not sent to the outputs: %s",
+		    (unsigned long long)d->id, d->agent_id, mamori_strerror(r));
+		mamori_outputs_count_dropped(srv->outputs, 1);
+		return;
+	}
+	srv->pending_alerts[srv->n_pending_alerts++] = a;
+}
+
+/* After the group ended: committed alerts go to the outputs; those of a
+ * rolled-back group are forgotten (they are raised again when the agents
+ * send their events again). */
+static void
+alerts_release(struct mamori_server *srv, int committed)
+{
+	size_t i;
+
+	for (i = 0; i < srv->n_pending_alerts; i++) {
+		if (committed)
+			mamori_outputs_submit(srv->outputs,
+			    srv->pending_alerts[i]);
+		mamori_output_alert_release(srv->pending_alerts[i]);
+		srv->pending_alerts[i] = NULL;
+	}
+	srv->n_pending_alerts = 0;
+}
+
 /* Ends the open group: on success every waiting session is acknowledged up
  * to what it stored; on failure nothing of the group is stored, so no one
  * is acknowledged and each agent sends again from its last acknowledgement. */
@@ -631,13 +713,16 @@ group_end(struct mamori_server *srv, int commit)
 	size_t n = srv->group_events;
 	int r;
 
-	if (!mamori_store_group_is_open(srv->store))
+	if (!mamori_store_group_is_open(srv->store)) {
+		alerts_release(srv, 0);
 		return;
+	}
 	r = mamori_store_group_end(srv->store, commit);
 	if (r != 0 && commit)
 		log_warn("cannot store %zu events (%s); not acknowledging, the "
 		    "agents keep them and send them again", n,
 		    mamori_strerror(r));
+	alerts_release(srv, r == 0 && commit);
 	for (s = srv->group_head; s != NULL; s = next) {
 		next = s->group_next;
 		s->group_prev = s->group_next = NULL;
@@ -680,6 +765,8 @@ mamori_session_group_init(struct mamori_server *srv)
 	if (srv->group_commit == NULL || mamori_arena_new(&srv->arena) != 0)
 		return MAMORI_ERR_ALLOC;
 	mamori_store_set_flush_hook(srv->store, group_flush_hook, srv);
+	if (srv->outputs != NULL)
+		mamori_detect_set_sink(srv->detect, alert_sink, srv);
 	return 0;
 }
 
@@ -693,6 +780,11 @@ mamori_session_group_free(struct mamori_server *srv)
 	srv->group_commit = NULL;
 	mamori_arena_free(srv->arena);
 	srv->arena = NULL;
+	mamori_detect_set_sink(srv->detect, NULL, NULL);
+	alerts_release(srv, 0);
+	free(srv->pending_alerts);
+	srv->pending_alerts = NULL;
+	srv->pending_alerts_cap = 0;
 }
 
 /*
@@ -729,9 +821,12 @@ handle_events(struct session *s, const Mamori__EventBatch *batch)
 		    (unsigned long long)s->stored);
 		return 0;
 	}
-	if ((r = mamori_store_group_begin(srv->store)) != 0 ||
-	    (r = mamori_ingest_events_write(srv->store, s->agent_id, batch,
-	    srv->detect, &added)) != 0) {
+	srv->ingest_host = s->hostname;
+	if ((r = mamori_store_group_begin(srv->store)) == 0)
+		r = mamori_ingest_events_write(srv->store, s->agent_id, batch,
+		    srv->detect, &added);
+	srv->ingest_host = NULL;
+	if (r != 0) {
 		log_warn("%s (agent %s): cannot store %zu events (%s); not "
 		    "acknowledging, the agent keeps them", s->peer,
 		    s->agent_id, batch->n_events, mamori_strerror(r));
@@ -755,6 +850,17 @@ handle_events(struct session *s, const Mamori__EventBatch *batch)
 	else
 		event_active(srv->group_commit, EV_TIMEOUT, 0);
 	return 0;
+}
+
+/* The snapshot may have renamed the host: alerts name it as stored. */
+static void
+session_refresh_hostname(struct session *s)
+{
+	struct mamori_agent_rec rec;
+
+	if (s->srv->outputs != NULL &&
+	    mamori_store_agent_get(s->srv->store, s->agent_id, &rec) == 0)
+		session_set_hostname(s, rec.hostname);
 }
 
 /* Returns 1 when the session is still open. */
@@ -789,6 +895,8 @@ session_dispatch(struct session *s, const Mamori__Envelope *env)
 			if (r == 0)
 				r = send_inventory_ack(s,
 				    env->inventory->collected_at);
+			if (r == 0)
+				session_refresh_hostname(s);
 			break;
 		case MAMORI__ENVELOPE__BODY_INVENTORY_DELTA:
 			r = mamori_ingest_delta(s->srv->store, s->agent_id,

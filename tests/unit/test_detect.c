@@ -180,6 +180,7 @@ struct alerts {
 	char detail[TEST_ALERTS_MAX][2048];
 	uint32_t severity[TEST_ALERTS_MAX];
 	uint64_t count[TEST_ALERTS_MAX];
+	uint64_t id[TEST_ALERTS_MAX];
 	size_t n;
 };
 
@@ -193,6 +194,7 @@ alert_cb(void *ctx, const struct mamori_alert_rec *rec)
 	mamori_strlcpy(l->detail[l->n], rec->detail, sizeof(l->detail[0]));
 	l->severity[l->n] = rec->severity;
 	l->count[l->n] = rec->count;
+	l->id[l->n] = rec->id;
 	l->n++;
 	return 0;
 }
@@ -404,6 +406,77 @@ test_events_raise_alerts(void **state)
 	assert_non_null(strstr(l.detail[k], "\"seqs\":[1,9]"));
 }
 
+/* What the sink (the server's hand-over to its outputs) was told. */
+struct sunk {
+	size_t n;
+	uint64_t id[8];
+	int created[8];
+	uint64_t seq[8];
+	char key[8][80];
+};
+
+static void
+sink_cb(void *ctx, const struct mamori_detect_alert *a)
+{
+	struct sunk *k = ctx;
+
+	assert_true(k->n < 8);
+	assert_string_equal(a->agent_id, AGENT);
+	assert_non_null(a->detail_json);
+	k->id[k->n] = a->id;
+	k->created[k->n] = a->created;
+	k->seq[k->n] = a->seq;
+	snprintf(k->key[k->n], sizeof(k->key[0]), "%s", a->rule_key);
+	k->n++;
+}
+
+static void
+test_sink(void **state)
+{
+	struct fixture *f = *state;
+	Mamori__Event ev, *evs[1] = {&ev};
+	Mamori__ProcessEvent p;
+	struct sunk k;
+	struct alerts l;
+
+	assert_int_equal(mamori_detect_load(f->dir, &f->d), 0);
+	memset(&k, 0, sizeof(k));
+	mamori_detect_set_sink(f->d, sink_cb, &k);
+	mamori__event__init(&ev);
+	mamori__process_event__init(&p);
+	p.action = MAMORI__PROCESS_EVENT__ACTION__START;
+	p.executable = (char *)(uintptr_t)"/usr/bin/true";
+	p.command_line = (char *)(uintptr_t)"true qz-detect-marker";
+	p.ppid = 4242;
+	ev.seq = 1;
+	ev.time_ns = 1000000000ULL * 100;
+	ev.body_case = MAMORI__EVENT__BODY_PROCESS;
+	ev.process = &p;
+	write_batch(f, evs, 1);
+	assert_int_equal(k.n, 1);
+	assert_string_equal(k.key[0], RULE_ID);
+	assert_int_equal(k.created[0], 1);
+	assert_int_equal(k.seq[0], 1);
+	list(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(k.id[0], l.id[0]);
+	/* A repeat in the window: the same stored alert, not created. */
+	ev.seq = 2;
+	ev.time_ns += 1000000000ULL;
+	write_batch(f, evs, 1);
+	assert_int_equal(k.n, 2);
+	assert_int_equal(k.created[1], 0);
+	assert_int_equal(k.id[1], k.id[0]);
+	assert_int_equal(k.seq[1], 2);
+	/* Redelivery of a stored event raises nothing, so tells nothing. */
+	write_batch(f, evs, 1);
+	assert_int_equal(k.n, 2);
+	mamori_detect_set_sink(f->d, NULL, NULL);
+	ev.seq = 3;
+	write_batch(f, evs, 1);
+	assert_int_equal(k.n, 2);
+}
+
 int
 main(void)
 {
@@ -414,6 +487,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_events_raise_alerts,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

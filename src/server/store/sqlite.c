@@ -1849,6 +1849,8 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 		    (const char *)opened.data, opened.len)) == NULL) {
 			log_error("store: detail of alert %" PRIu64 " is not "
 			    "readable; its seqs are not updated", id);
+			if (a->id_out != NULL)
+				*a->id_out = id;
 			r = 0;
 			goto out;
 		}
@@ -1856,6 +1858,8 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 			goto out;
 		if (changed && (r = sq_alert_put_detail(s, id, detail)) != 0)
 			goto out;
+		if (a->id_out != NULL)
+			*a->id_out = id;
 		r = 0;
 		goto out;
 	}
@@ -1880,6 +1884,8 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 		goto out;
 	if (created != NULL)
 		*created = 1;
+	if (a->id_out != NULL)
+		*a->id_out = id;
 	r = 0;
 out:
 	sq_done(st);

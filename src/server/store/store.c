@@ -234,6 +234,8 @@ int
 mamori_store_alert_raise(struct mamori_store *s,
     const struct mamori_alert_raise *a, int *created)
 {
+	if (a->id_out != NULL)
+		*a->id_out = 0;
 	return s->ops->alert_raise(s, a, created);
 }
 

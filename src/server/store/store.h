@@ -244,6 +244,8 @@ struct mamori_alert_raise {
 	uint64_t seq;                  /* the triggering event's seq */
 	const char *detail_json;       /* a JSON object; NULL: {} */
 	uint64_t window_ns;            /* 0: MAMORI_ALERT_WINDOW_NS */
+	uint64_t *id_out;              /* NULL, or gets the id of the alert
+	                                * raised or bumped (0 on failure) */
 };
 
 struct mamori_alert_rec {
