@@ -28,6 +28,7 @@
 #define FLEET_AGENTS_MAX 1024          /* --agent ids, MAMORI_TASK_MAX_TARGETS */
 #define FLEET_WAIT_DEFAULT 10          /* seconds, MAMORI_FLEET_WAIT_DEFAULT */
 #define FLEET_WAIT_MAX 3600
+#define FLEET_HUNT_TTL_DEFAULT 3600    /* seconds a hunt stays valid */
 #define FLEET_STREAM_SLACK_MS 15000    /* past the wait, for the summary */
 #define FLEET_CELL_MAX 80              /* a query cell, people's view */
 
@@ -409,32 +410,42 @@ set_targets(struct cli_ctx *ctx, json_t *req, const char *agents,
 	return CLI_CONTINUE;
 }
 
-int
-cmd_query(struct cli_ctx *ctx, int argc, char **argv)
+/*
+ * query and hunt start: the same request, told apart by how long it lives.
+ * A query waits (--timeout seconds) and streams; a hunt stays valid (--ttl)
+ * for agents that connect later, and prints its id.
+ */
+static int
+query_or_hunt(struct cli_ctx *ctx, int argc, char **argv, int hunt)
 {
-	const char *sql = NULL, *agents = NULL, *group = NULL, *wait_s = NULL;
+	const char *sql = NULL, *agents = NULL, *group = NULL, *span_s = NULL;
 	int all = 0, json = 0, r;
 	struct cli_option opts[] = {
 		{"--agent", "ID[,ID...]", &agents, NULL},
 		{"--group", "NAME", &group, NULL},
 		{"--all", NULL, NULL, &all},
-		{"--timeout", "SECONDS", &wait_s, NULL},
+		{hunt ? "--ttl" : "--timeout", hunt ? "DURATION" : "SECONDS",
+		    &span_s, NULL},
 		{"--json", NULL, NULL, &json},
 		{NULL, NULL, NULL, NULL},
 	};
 	struct stream s;
-	uint64_t wait = FLEET_WAIT_DEFAULT;
+	uint64_t span = hunt ? FLEET_HUNT_TTL_DEFAULT : FLEET_WAIT_DEFAULT;
 	json_t *req;
 
 	if ((r = cli_parse(ctx, argc, argv, opts, "SQL", &sql)) !=
 	    CLI_CONTINUE)
 		return r;
-	if (wait_s != NULL && mamori_parse_u64(wait_s, 1, FLEET_WAIT_MAX,
-	    &wait) != 0)
+	if (span_s != NULL && hunt && (mamori_parse_duration(span_s,
+	    &span) != 0 || span < 1 || span > MAMORI_TASK_MAX_WINDOW))
+		return cli_usage_error(ctx, "--ttl takes a duration from 1s to "
+		    "24h, e.g. 30m");
+	if (span_s != NULL && !hunt && mamori_parse_u64(span_s, 1,
+	    FLEET_WAIT_MAX, &span) != 0)
 		return cli_usage_error(ctx, "--timeout takes 1 to %d seconds",
 		    FLEET_WAIT_MAX);
 	if ((req = json_pack("{s:s, s:s, s:I}", "cmd", "query", "sql", sql,
-	    "wait", (json_int_t)wait)) == NULL)
+	    hunt ? "ttl" : "wait", (json_int_t)span)) == NULL)
 		return cli_fail("out of memory");
 	if ((r = set_targets(ctx, req, agents, group, all)) != CLI_CONTINUE) {
 		json_decref(req);
@@ -442,49 +453,23 @@ cmd_query(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	memset(&s, 0, sizeof(s));
 	s.json = json;
-	r = cli_admin_stream(ctx, req, wait * 1000 + FLEET_STREAM_SLACK_MS,
-	    stream_cb, &s);
+	s.quiet = hunt;
+	r = cli_admin_stream(ctx, req, hunt ? CLI_ADMIN_TIMEOUT_MS :
+	    span * 1000 + FLEET_STREAM_SLACK_MS, stream_cb, &s);
 	json_decref(req);
 	return r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 int
+cmd_query(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return query_or_hunt(ctx, argc, argv, 0);
+}
+
+int
 cmd_hunt_start(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *sql = NULL, *agents = NULL, *group = NULL, *ttl_s = NULL;
-	int all = 0, json = 0, r;
-	struct cli_option opts[] = {
-		{"--agent", "ID[,ID...]", &agents, NULL},
-		{"--group", "NAME", &group, NULL},
-		{"--all", NULL, NULL, &all},
-		{"--ttl", "DURATION", &ttl_s, NULL},
-		{"--json", NULL, NULL, &json},
-		{NULL, NULL, NULL, NULL},
-	};
-	struct stream s;
-	uint64_t ttl = 3600;
-	json_t *req;
-
-	if ((r = cli_parse(ctx, argc, argv, opts, "SQL", &sql)) !=
-	    CLI_CONTINUE)
-		return r;
-	if (ttl_s != NULL && (mamori_parse_duration(ttl_s, &ttl) != 0 ||
-	    ttl < 1 || ttl > MAMORI_TASK_MAX_WINDOW))
-		return cli_usage_error(ctx, "--ttl takes a duration from 1s to "
-		    "24h, e.g. 30m");
-	if ((req = json_pack("{s:s, s:s, s:I}", "cmd", "query", "sql", sql,
-	    "ttl", (json_int_t)ttl)) == NULL)
-		return cli_fail("out of memory");
-	if ((r = set_targets(ctx, req, agents, group, all)) != CLI_CONTINUE) {
-		json_decref(req);
-		return r;
-	}
-	memset(&s, 0, sizeof(s));
-	s.json = json;
-	s.quiet = 1;
-	r = cli_admin_stream(ctx, req, CLI_ADMIN_TIMEOUT_MS, stream_cb, &s);
-	json_decref(req);
-	return r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return query_or_hunt(ctx, argc, argv, 1);
 }
 
 int

@@ -1138,6 +1138,15 @@ mamori_fleet_query(struct mamori_server *srv, struct bufferevent *bev,
 		b.target_agents = idp;
 		b.n_target_agents = n;
 	} else if (group != NULL) {
+		for (i = 0; i < f->policy->body->n_groups; i++)
+			if (strcmp(f->policy->body->groups[i]->name, group) == 0)
+				break;
+		if (i == f->policy->body->n_groups) {
+			snprintf(why, whylen, "the fleet policy has no group "
+			    "\"%.64s\"; see mamori policy current", group);
+			r = MAMORI_ERR_NOT_FOUND;
+			goto out;
+		}
 		if ((groups = calloc(1, sizeof(*groups))) == NULL)
 			goto out;
 		groups[0] = (char *)group;

@@ -451,6 +451,31 @@ class TasksTest(FleetTest):
         with open(auth) as fp:
             self.assertEqual(fp.read().strip(), "1")
 
+    def test_bad_input(self):
+        """Each mistake: one line saying what is wrong, a non-zero exit,
+        nothing stored."""
+        junk = os.path.join(self.tmp, "junk")
+        with open(junk, "wb") as fp:
+            fp.write(b"\x00not a signed thing\xff" * 10)
+        before = self.f.cli_json("hunt", "list")
+        for args, code in ((("query", "SELECT 1"), 2),
+                           (("query", "SELECT 1", "--all", "--group", "web"), 2),
+                           (("query", "SELECT 1", "--all", "--timeout", "0"), 2),
+                           (("query", "SELECT 1", "--agent", "ffffffffffff"), 1),
+                           (("query", "SELECT 1", "--group", "nosuchgroup"), 1),
+                           (("hunt", "start", "SELECT 1", "--all", "--ttl", "48h"), 2),
+                           (("hunt", "show", "zzzz"), 1),
+                           (("task", "submit", os.path.join(self.tmp, "missing.task")), 1),
+                           (("task", "submit", junk), 1),
+                           (("policy", "push", junk), 1)):
+            p = self.f.cli(*args)
+            self.assertEqual(p.returncode, code, (args, p.stdout, p.stderr))
+            if code != 0:
+                self.assertOneLine(p.stderr)
+        after = [h for h in self.f.cli_json("hunt", "list") if h["kind"] != "query"]
+        self.assertEqual([h for h in before if h["kind"] != "query"], after)
+        self.assertEqual(self.f.cli_json("policy", "current")["version"], 1)
+
     def test_no_listening_socket(self):
         for p in (self.agent_a, self.agent_b):
             self.assertEqual(agent_sockets(p.pid), [])
