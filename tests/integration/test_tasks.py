@@ -18,7 +18,7 @@ import time
 from harness import (FleetTest, agent_sockets, envelope, field_bytes, field_varint,
                      frame, main, wait_until)
 
-WELCOME, TASK_DELIVERY, TASK_RESULT = 13, 24, 25
+WELCOME, POLICY_UPDATE, POLICY_STATUS, TASK_DELIVERY, TASK_RESULT = 13, 22, 23, 24, 25
 
 
 def pb_fields(buf):
@@ -366,6 +366,13 @@ class TasksTest(FleetTest):
                             "/etc/hostname", signers=("alice",), not_before=past, valid="1h")
         other = self.task("other", "read_file", "agent:" + self.id_b, "--path",
                           "/etc/hostname", signers=("alice",))
+        # Policies the genuine server would not relay: one signed by
+        # another owner key, and the current one again (not newer).
+        foreign_fleet = self.fleet("foreign", start=False)
+        foreign = os.path.join(self.tmp, "foreign-policy.signed")
+        foreign_fleet.cli("policy", "sign", os.path.join(self.tmp, "policy-1.json"),
+                          "--out", foreign, check=True)
+        stale = os.path.join(self.tmp, "policy-1.json.signed")
         self.agent_b.terminate()
         self.agent_b.wait(timeout=30)
         port = self.f.port
@@ -377,6 +384,24 @@ class TasksTest(FleetTest):
             self.assertTrue(any(12 in e for e in hello), "agent said hello")
             liar.send(WELCOME, field_bytes(1, self.id_a) + field_varint(2, 30)
                       + field_varint(3, int(time.time())))
+            # The agent says which policy it holds once welcomed.
+            first = [e for e in liar.frames(until=POLICY_STATUS, timeout=10)
+                     if POLICY_STATUS in e]
+            self.assertEqual(pb_fields(first[0][POLICY_STATUS][0]).get(1, [0])[0], 1)
+            statuses = []
+            for path in (foreign, stale):
+                with open(path, "rb") as fp:
+                    liar.send(POLICY_UPDATE, field_bytes(1, fp.read()))
+                for env in liar.frames(until=POLICY_STATUS, timeout=10):
+                    if POLICY_STATUS in env:
+                        st = pb_fields(env[POLICY_STATUS][0])
+                        statuses.append((st.get(1, [0])[0], st.get(2, [b""])[0].decode()))
+            refusals = [r for v, r in statuses if r]
+            self.assertEqual(len(refusals), 2, statuses)
+            self.assertIn("owner", refusals[0])
+            self.assertIn("newer", refusals[1])
+            # The policy held is still version 1.
+            self.assertEqual(statuses[-1][0], 1)
             answers = {}
             for name, path in (("replay", ran), ("expired", expired), ("other", other)):
                 with open(path, "rb") as fp:
@@ -403,6 +428,9 @@ class TasksTest(FleetTest):
                                if "REPLAYED" in json.dumps(e) or "EXPIRED" in json.dumps(e)
                                or "NOT_TARGETED" in json.dumps(e)) >= 3,
                    timeout=40, what="the lying server's tasks reported as refused")
+        refused = [e for e in self.trust_events(self.id_a)
+                   if "POLICY_REFUSED" in json.dumps(e).upper()]
+        self.assertEqual(len(refused), 2, refused)
 
     def test_usb_block_task(self):
         """A quorum-signed USB_BLOCK reaches the agent and is enforced
