@@ -141,13 +141,14 @@ out:
 	return r;
 }
 
-static const struct detect_ind *sort_base;
-
+/* Orders indexes into the indicator array (arg) by indicator id. */
 static int
-by_id_cmp(const void *a, const void *b)
+by_id_cmp(const void *a, const void *b, void *arg)
 {
-	return strcmp(sort_base[*(const size_t *)a].id,
-	    sort_base[*(const size_t *)b].id);
+	const struct detect_ind *base = arg;
+
+	return strcmp(base[*(const size_t *)a].id,
+	    base[*(const size_t *)b].id);
 }
 
 /* Reads one bundle file into the set, recording each indicator. */
@@ -316,10 +317,9 @@ mamori_detect_load(const char *home, struct mamori_detect **out)
 		if (d->ind[i].id != NULL && d->ind[i].reason == NULL)
 			d->by_id[d->nby_id++] = i;
 	/* qsort's array may not be NULL, even for no elements. */
-	sort_base = d->ind;
 	if (d->nby_id > 1)
-		qsort(d->by_id, d->nby_id, sizeof(*d->by_id), by_id_cmp);
-	sort_base = NULL;
+		qsort_r(d->by_id, d->nby_id, sizeof(*d->by_id), by_id_cmp,
+		    d->ind);
 	d->stats.bundles = files;
 	log_info("detect: %zu Sigma rules applied, %zu not; %zu indicators "
 	    "applied, %zu not (from %zu bundles, %zu unreadable)",
