@@ -272,6 +272,22 @@ out:
 	return r;
 }
 
+int
+cli_admin_cmd(const struct cli_ctx *ctx, const char *cmd, json_t **result)
+{
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
+	int r;
+
+	*result = NULL;
+	if (req == NULL) {
+		cli_fail("out of memory");
+		return MAMORI_ERR_ALLOC;
+	}
+	r = cli_admin_call(ctx, req, result);
+	json_decref(req);
+	return r;
+}
+
 /* ---- streamed answers ---------------------------------------------------- */
 
 struct line_reader {

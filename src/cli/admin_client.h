@@ -28,6 +28,10 @@
 int cli_admin_call(const struct cli_ctx *ctx, json_t *request,
     json_t **result);
 
+/* cli_admin_call for a command without arguments: {"cmd": cmd}. */
+int cli_admin_cmd(const struct cli_ctx *ctx, const char *cmd,
+    json_t **result);
+
 /*
  * A request answered line by line (docs/admin-protocol.md, "Streams"):
  * fn gets the first line's result (kind 0), each following line (kind 1),

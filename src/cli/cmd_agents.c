@@ -53,7 +53,7 @@ cmd_agents(struct cli_ctx *ctx, int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	struct cli_table t;
-	json_t *req = NULL, *res = NULL, *a;
+	json_t *res = NULL, *a;
 	char seen[48], enrolled[32];
 	size_t i;
 	int r = CLI_EXIT_FAIL;
@@ -63,11 +63,7 @@ cmd_agents(struct cli_ctx *ctx, int argc, char **argv)
 	    CLI_CONTINUE)
 		goto out;
 	r = CLI_EXIT_FAIL;
-	if ((req = json_pack("{s:s}", "cmd", "agents")) == NULL) {
-		cli_fail("out of memory");
-		goto out;
-	}
-	if (cli_admin_call(ctx, req, &res) != 0)
+	if (cli_admin_cmd(ctx, "agents", &res) != 0)
 		goto out;
 	if (json) {
 		r = cli_print_json(res);
@@ -103,7 +99,6 @@ nomem:
 	r = cli_fail("out of memory");
 out:
 	cli_table_free(&t);
-	json_decref(req);
 	json_decref(res);
 	return r;
 }
@@ -165,7 +160,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	struct cli_table t;
-	json_t *req = NULL, *res = NULL;
+	json_t *res = NULL;
 	char connected[32], started[96], ts[32], span[32];
 	unsigned long long st;
 	uint64_t now = mamori_now();
@@ -176,11 +171,7 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	    CLI_CONTINUE)
 		goto out;
 	r = CLI_EXIT_FAIL;
-	if ((req = json_pack("{s:s}", "cmd", "status")) == NULL) {
-		cli_fail("out of memory");
-		goto out;
-	}
-	if (cli_admin_call(ctx, req, &res) != 0)
+	if (cli_admin_cmd(ctx, "status", &res) != 0)
 		goto out;
 	if (json) {
 		r = cli_print_json(res);
@@ -223,7 +214,6 @@ nomem:
 	r = cli_fail("out of memory");
 out:
 	cli_table_free(&t);
-	json_decref(req);
 	json_decref(res);
 	return r;
 }

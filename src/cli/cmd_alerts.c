@@ -172,7 +172,7 @@ cmd_rules_list(struct cli_ctx *ctx, int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	struct cli_table t;
-	json_t *req = NULL, *res = NULL;
+	json_t *res = NULL;
 	const json_t *rule;
 	char status[320];
 	size_t i;
@@ -181,13 +181,8 @@ cmd_rules_list(struct cli_ctx *ctx, int argc, char **argv)
 	if ((r = cli_parse(ctx, argc, argv, opts, NULL, NULL)) !=
 	    CLI_CONTINUE)
 		return r;
-	if ((req = json_pack("{s:s}", "cmd", "rules")) == NULL)
-		return cli_fail("out of memory");
-	if (cli_admin_call(ctx, req, &res) != 0) {
-		json_decref(req);
+	if (cli_admin_cmd(ctx, "rules", &res) != 0)
 		return CLI_EXIT_FAIL;
-	}
-	json_decref(req);
 	if (json) {
 		r = cli_print_json(res);
 		json_decref(res);

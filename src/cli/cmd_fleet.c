@@ -103,7 +103,7 @@ cmd_policy_current(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	static const char *const gh[] = {"GROUP", "AGENTS", "ACCEPTS"};
 	struct cli_table t;
-	json_t *req, *res = NULL, *g, *v;
+	json_t *res = NULL, *g, *v;
 	struct mamori_buf acc, ids;
 	char when[32];
 	size_t i, j;
@@ -111,11 +111,7 @@ cmd_policy_current(struct cli_ctx *ctx, int argc, char **argv)
 	if ((r = cli_parse(ctx, argc, argv, opts, NULL, NULL)) !=
 	    CLI_CONTINUE)
 		return r;
-	if ((req = json_pack("{s:s}", "cmd", "policy.show")) == NULL)
-		return cli_fail("out of memory");
-	r = cli_admin_call(ctx, req, &res);
-	json_decref(req);
-	if (r != 0)
+	if (cli_admin_cmd(ctx, "policy.show", &res) != 0)
 		return CLI_EXIT_FAIL;
 	if (json) {
 		r = cli_print_json(res);

@@ -29,7 +29,7 @@ cmd_outputs(struct cli_ctx *ctx, int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	struct cli_table t;
-	json_t *req = NULL, *res = NULL;
+	json_t *res = NULL;
 	const json_t *o, *arr;
 	char num[6][24], when[32], err[320];
 	size_t i;
@@ -38,13 +38,8 @@ cmd_outputs(struct cli_ctx *ctx, int argc, char **argv)
 	if ((r = cli_parse(ctx, argc, argv, opts, NULL, NULL)) !=
 	    CLI_CONTINUE)
 		return r;
-	if ((req = json_pack("{s:s}", "cmd", "outputs")) == NULL)
-		return cli_fail("out of memory");
-	if (cli_admin_call(ctx, req, &res) != 0) {
-		json_decref(req);
+	if (cli_admin_cmd(ctx, "outputs", &res) != 0)
 		return CLI_EXIT_FAIL;
-	}
-	json_decref(req);
 	arr = json_object_get(res, "outputs");
 	if (json) {
 		r = cli_print_json(arr);

@@ -177,7 +177,7 @@ cmd_token_list(struct cli_ctx *ctx, int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	struct cli_table t;
-	json_t *req = NULL, *res = NULL, *tok;
+	json_t *res = NULL, *tok;
 	char id[TOKEN_ID_SHORT + 1], uses[48], created[32], expires[32];
 	size_t i;
 	int r = CLI_EXIT_FAIL;
@@ -187,11 +187,7 @@ cmd_token_list(struct cli_ctx *ctx, int argc, char **argv)
 	    CLI_CONTINUE)
 		goto out;
 	r = CLI_EXIT_FAIL;
-	if ((req = json_pack("{s:s}", "cmd", "token.list")) == NULL) {
-		cli_fail("out of memory");
-		goto out;
-	}
-	if (cli_admin_call(ctx, req, &res) != 0)
+	if (cli_admin_cmd(ctx, "token.list", &res) != 0)
 		goto out;
 	if (json) {
 		r = cli_print_json(res);
@@ -230,7 +226,6 @@ nomem:
 	r = cli_fail("out of memory");
 out:
 	cli_table_free(&t);
-	json_decref(req);
 	json_decref(res);
 	return r;
 }
