@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "crypto.h"
 #include "err.h"
 #include "intel.h"
@@ -54,69 +54,20 @@ rng(void)
 	return rng_state = x;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* The machine line, then this program's own: the load when it started,
+ * since the rates depend on what else the machine is doing. */
 static void
 print_machine(void)
 {
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
+	char line[BENCH_LINE_MAX];
 	FILE *f;
 
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
+	bench_print_machine(stdout);
 	if ((f = fopen("/proc/loadavg", "r")) != NULL) {
 		if (fgets(line, sizeof(line), f) != NULL)
 			printf("load average at start: %s", line);
 		fclose(f);
 	}
-}
-
-static long
-rss_kib(void)
-{
-	char line[BENCH_LINE_MAX];
-	long kib = -1;
-	FILE *f;
-
-	if ((f = fopen("/proc/self/status", "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			uint64_t v;
-			char *p = line + 6, *e;
-
-			while (*p == ' ' || *p == '\t')
-				p++;
-			e = p + strcspn(p, " \t\n");
-			*e = '\0';
-			if (mamori_parse_u64(p, 0, UINT64_MAX / 2, &v) == 0)
-				kib = (long)v;
-		}
-	fclose(f);
-	return kib;
 }
 
 /* Values of indicator i, reproducible: the same i gives the same value,
@@ -263,10 +214,10 @@ main(int argc, char **argv)
 		}
 	}
 	print_machine();
-	rss0 = rss_kib();
+	rss0 = bench_rss_kib(0);
 	if (mamori_intel_new(&set) != 0)
 		goto out;
-	t0 = now_seconds();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < nind; i++) {
 		memset(&ind, 0, sizeof(ind));
 		pattern_of(i, pattern, sizeof(pattern));
@@ -288,8 +239,8 @@ main(int argc, char **argv)
 		p = NULL;
 		per_kind[kind_of(i)]++;
 	}
-	t1 = now_seconds();
-	rss1 = rss_kib();
+	t1 = bench_wall_seconds();
+	rss1 = bench_rss_kib(0);
 	printf("indicators: %llu (", (unsigned long long)nind);
 	for (k = 0; k < K_COUNT; k++)
 		printf("%s%s %llu", k > 0 ? ", " : "", kind_label[k],
@@ -327,7 +278,7 @@ main(int argc, char **argv)
 			    (unsigned long long)(hit ? j : v));
 		}
 	}
-	t1 = now_seconds();
+	t1 = bench_wall_seconds();
 	for (i = 0; i < nev; i++) {
 		const struct bench_event *e = &pool[i % BENCH_POOL];
 
@@ -355,7 +306,7 @@ main(int argc, char **argv)
 		matches += n;
 		matched_events += n > 0;
 	}
-	t2 = now_seconds();
+	t2 = bench_wall_seconds();
 	printf("match: %llu events (%llu match calls) in %.3f s: %.0f events/s, "
 	    "%.2f us per event; %llu events matched (%llu matches)\n",
 	    (unsigned long long)nev, (unsigned long long)lookups, t2 - t1,

@@ -31,13 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
 
 #include "agent.h"
+#include "bench_util.h"
 #include "enroll_string.h"
 #include "err.h"
 #include "pki.h"
@@ -62,57 +62,16 @@ struct enroll_job {
 	size_t failed;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* The machine line as this program has always printed it: without the
+ * architecture. */
 static void
 print_machine(void)
 {
-	struct utsname u;
-	char line[256], model[256] = "unknown";
-	FILE *f;
+	struct bench_machine m;
 
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (strncmp(line, "model name", 10) == 0) {
-				char *c = strchr(line, ':');
-
-				if (c != NULL) {
-					snprintf(model, sizeof(model), "%s",
-					    c + 2);
-					model[strcspn(model, "\n")] = '\0';
-				}
-				break;
-			}
-		}
-		fclose(f);
-	}
-	uname(&u);
-	printf("machine: %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    sysconf(_SC_NPROCESSORS_ONLN), model);
-}
-
-static long
-rss_kib(long pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
+	(void)bench_machine_get(&m);
+	printf("machine: %s %s, %ld cores, %s\n", m.uts.sysname,
+	    m.uts.release, m.cores, m.model);
 }
 
 static void *
@@ -148,7 +107,7 @@ enroll_all(const struct mamori_enroll_info *info, struct sim_agent *agents,
 	if (threads == 0 || threads > 64)
 		threads = 1;
 	per = (n + threads - 1) / threads;
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (t = 0; t < threads; t++) {
 		jobs[t].info = info;
 		jobs[t].agents = agents;
@@ -161,7 +120,7 @@ enroll_all(const struct mamori_enroll_info *info, struct sim_agent *agents,
 		pthread_join(tids[t], NULL);
 		failed += jobs[t].failed;
 	}
-	dt = now_s() - t0;
+	dt = bench_wall_seconds() - t0;
 	printf("enrollments: %zu in %.2f s = %.0f per second (%u client "
 	    "threads, %zu failed)\n", n, dt, (double)n / dt, threads, failed);
 	return failed == 0 ? 0 : 1;
@@ -214,23 +173,23 @@ idle(const struct mamori_enroll_info *info, struct sim_agent *agents,
 	double t0, dt;
 
 	memset(&st, 0, sizeof(st));
-	before = rss_kib(pid);
+	before = bench_rss_kib(pid);
 	/* One context for all: trust the fleet CA, per-connection identity. */
 	st.ca = agents[0].ca;
 	st.cert = agents[0].cert;
 	st.key = agents[0].key;
 	if (mamori_tls_run_ctx(&st, &ctx) != 0)
 		return 1;
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < n; i++)
 		if (agents[i].cert != NULL &&
 		    connect_agent(ctx, info->server, &agents[i]) == 0)
 			ok++;
-	dt = now_s() - t0;
+	dt = bench_wall_seconds() - t0;
 	printf("connected: %zu of %zu agents in %.2f s (%.0f handshakes per "
 	    "second)\n", ok, n, dt, (double)ok / dt);
 	sleep(hold);
-	after = rss_kib(pid);
+	after = bench_rss_kib(pid);
 	printf("server RSS: %ld KiB before, %ld KiB with %zu idle agents: "
 	    "%.1f KiB per idle agent\n", before, after, ok,
 	    ok > 0 ? (double)(after - before) / (double)ok : 0.0);
@@ -423,7 +382,7 @@ query_round(struct sim_agent *agents, size_t n, int ep, const char *home,
 	mamori_buf_init(&cli, (size_t)256 << 20);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	if (posix_spawn(&pid, mamori, &fa, NULL, argv, environ) != 0) {
 		fprintf(stderr, "query: cannot start %s\n", mamori);
 		return 1;
@@ -455,7 +414,7 @@ query_round(struct sim_agent *agents, size_t n, int ep, const char *home,
 				open_pipe = 0;
 		}
 	}
-	dt = now_s() - t0;
+	dt = bench_wall_seconds() - t0;
 	epoll_ctl(ep, EPOLL_CTL_DEL, pipefd[0], NULL);
 	waitpid(pid, &status, 0);
 	close(pipefd[0]);
@@ -491,7 +450,7 @@ fleet_query(const struct mamori_enroll_info *info, struct sim_agent *agents,
 		return 1;
 	if (mamori_tls_run_ctx(&st, &ctx) != 0)
 		goto out;
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < n; i++) {
 		if (connect_agent(ctx, info->server, &agents[i]) != 0) {
 			fprintf(stderr, "query: agent %zu cannot connect\n", i);
@@ -503,7 +462,8 @@ fleet_query(const struct mamori_enroll_info *info, struct sim_agent *agents,
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, agents[i].fd, &ev) != 0)
 			goto out;
 	}
-	printf("connected: %zu agents in %.2f s\n", n, now_s() - t0);
+	printf("connected: %zu agents in %.2f s\n", n,
+	    bench_wall_seconds() - t0);
 	sleep(1);       /* the server has said welcome to all */
 	r = 0;
 	for (k = 1; k <= rounds && r == 0; k++)
@@ -549,7 +509,7 @@ ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
 		goto out;
 	}
 	mamori_buf_init(&b, MAMORI_FRAME_MAX);
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	end = t0 + seconds;
 	/* Rounds: every agent sends a batch, then waits for the
 	 * acknowledgement of its batch before - like the agent, which keeps
@@ -558,7 +518,7 @@ ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
 	for (i = 0; i < n; i++)
 		if (send_batch(&agents[i], batch, &b) != 0)
 			goto io;
-	while (now_s() < end) {
+	while (bench_wall_seconds() < end) {
 		for (i = 0; i < n; i++) {
 			uint64_t prev = agents[i].seq;
 
@@ -572,7 +532,7 @@ ingest(const struct mamori_enroll_info *info, struct sim_agent *agents,
 		if (read_ack(&agents[i], agents[i].seq) != 0)
 			goto io;
 	total += (uint64_t)n * batch;
-	dt = now_s() - t0;
+	dt = bench_wall_seconds() - t0;
 	printf("ingest: %llu events from %zu agents in %.1f s = %.0f events "
 	    "per second stored and acknowledged (batches of %u)\n",
 	    (unsigned long long)total, n, dt, (double)total / dt, batch);

@@ -13,72 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "err.h"
 #include "query.h"
 #include "util.h"
 
-#define BENCH_LINE_MAX 512
 #define BENCH_RUNS_DEFAULT 20
 #define BENCH_RUNS_MAX 10000
-
-static void
-print_machine(void)
-{
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
-}
-
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-wall_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-}
 
 static int
 count_row(void *ud, size_t ncols, const char *const *names,
@@ -101,15 +45,15 @@ bench(struct mamori_query_engine *e, const char *sql, uint64_t runs)
 
 	for (i = 0; i < runs; i++) {
 		rows = 0;
-		w0 = wall_seconds();
-		c0 = cpu_seconds();
+		w0 = bench_wall_seconds();
+		c0 = bench_cpu_seconds();
 		if ((r = mamori_query_run(e, sql, NULL, count_row, &rows, err,
 		    sizeof(err))) != 0) {
 			fprintf(stderr, "query-bench: %s: %s\n", sql, err);
 			return 1;
 		}
-		w = wall_seconds() - w0;
-		c = cpu_seconds() - c0;
+		w = bench_wall_seconds() - w0;
+		c = bench_cpu_seconds() - c0;
 		wsum += w;
 		csum += c;
 		if (w > wmax)
@@ -120,7 +64,7 @@ bench(struct mamori_query_engine *e, const char *sql, uint64_t runs)
 	printf("%-50s %6llu rows  wall %7.2f ms (max %7.2f)  CPU %7.2f ms "
 	    "(max %7.2f)  peak RSS %ld KiB\n", sql, (unsigned long long)rows,
 	    wsum / (double)runs * 1e3, wmax * 1e3, csum / (double)runs * 1e3,
-	    cmax * 1e3, peak_rss_kib());
+	    cmax * 1e3, bench_peak_rss_kib());
 	return 0;
 }
 
@@ -149,14 +93,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: query-bench [--runs N]\n");
 		return 2;
 	}
-	print_machine();
-	printf("engine start: peak RSS %ld KiB before\n", peak_rss_kib());
+	bench_print_machine(stdout);
+	printf("engine start: peak RSS %ld KiB before\n",
+	    bench_peak_rss_kib());
 	if (mamori_query_engine_new(&cfg, &e) != 0) {
 		fprintf(stderr, "query-bench: cannot start the engine\n");
 		return 1;
 	}
 	printf("engine ready: peak RSS %ld KiB; %llu runs per query\n",
-	    peak_rss_kib(), (unsigned long long)runs);
+	    bench_peak_rss_kib(), (unsigned long long)runs);
 	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
 		if (bench(e, queries[i], runs) != 0)
 			goto out;

@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sigma.h"
 
 #define BENCH_EVENTS_DEFAULT 20000
@@ -148,45 +148,17 @@ build_event(struct bench_event *e, size_t i, uint64_t *rnd)
 	}
 }
 
-static double
-clock_s(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
-
+/* The machine line as this program has always printed it ("CPUs online",
+ * nothing when uname fails). */
 static void
 print_machine(void)
 {
-	char line[512], model[256] = "unknown";
-	struct utsname u;
-	FILE *f;
+	struct bench_machine m;
 
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (strncmp(line, "model name", 10) == 0) {
-				char *c = strchr(line, ':');
-
-				if (c != NULL) {
-					snprintf(model, sizeof(model), "%s",
-					    c + 2);
-					model[strcspn(model, "\n")] = '\0';
-				}
-				break;
-			}
-		fclose(f);
-	}
-	if (uname(&u) == 0)
-		printf("machine: %s %s %s, %ld CPUs online, %s\n", u.sysname,
-		    u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
+	if (bench_machine_get(&m) == 0)
+		printf("machine: %s %s %s, %ld CPUs online, %s\n",
+		    m.uts.sysname, m.uts.release, m.uts.machine, m.cores,
+		    m.model);
 }
 
 static int
@@ -235,7 +207,7 @@ main(int argc, char **argv)
 	if (nrules == 0)
 		return usage();
 	mamori_sigma_ingest_schema(&schema);
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	if (mamori_sigma_ruleset_new(&schema, &rs) != 0)
 		goto out;
 	for (i = 0; i < nrules; i++)
@@ -250,7 +222,7 @@ main(int argc, char **argv)
 	printf("rules: %zu loaded, %zu unsupported (auditd, builtin, "
 	    "unmapped fields), compiled in %.2f s\n",
 	    mamori_sigma_ruleset_loaded(rs), mamori_sigma_ruleset_count(rs) -
-	    mamori_sigma_ruleset_loaded(rs), now_s() - t0);
+	    mamori_sigma_ruleset_loaded(rs), bench_wall_seconds() - t0);
 	if ((ev = calloc(nevents, sizeof(*ev))) == NULL)
 		goto out;
 	for (i = 0; i < nevents; i++)
@@ -264,8 +236,8 @@ main(int argc, char **argv)
 	printf("events: %zu distinct (70%% process, 15%% file, 15%% network; "
 	    "1 in %d built to match), %zu matched at least one rule\n",
 	    nevents, BENCH_MALICIOUS_EVERY, matched);
-	t0 = now_s();
-	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	t0 = bench_wall_seconds();
+	c0 = bench_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	do {
 		for (i = 0; i < nevents; i++) {
 			if (mamori_sigma_match(m, ev[i].category, ev[i].slots,
@@ -274,11 +246,11 @@ main(int argc, char **argv)
 			hits += n;
 		}
 		done += nevents;
-		t = now_s() - t0;
+		t = bench_wall_seconds() - t0;
 	} while (t < seconds);
 	/* Per core: divided by the CPU time this thread got, since the
 	 * machine may be shared; the wall-clock rate is printed too. */
-	cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	cpu = bench_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
 	rate = (double)done / cpu;
 	printf("sigma match: %llu events, %.2f s of CPU on one core (%.2f s "
 	    "wall): %.0f events/s per core (%.0f ns/event; %.0f events/s by "

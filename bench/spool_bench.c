@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "err.h"
 #include "log.h"
 #include "spool.h"
@@ -30,7 +30,6 @@
 #define BENCH_FSYNC_COUNT_DEFAULT 5000
 #define BENCH_COUNT_MAX 100000000
 #define BENCH_PATH_MAX 4096
-#define BENCH_LINE_MAX 256
 #define BENCH_CMDLINE_LEN 120
 
 struct bench_result {
@@ -40,39 +39,13 @@ struct bench_result {
 	double seconds;
 };
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* The machine line, then this program's own: the spool's file system. */
 static void
 print_machine(const char *dir)
 {
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
 	struct statfs fs;
 	const char *fstype = "other";
-	FILE *f;
 
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
 	if (statfs(dir, &fs) == 0) {
 		switch (fs.f_type) {
 		case 0xef53:
@@ -94,8 +67,7 @@ print_machine(const char *dir)
 			break;
 		}
 	}
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
+	bench_print_machine(stdout);
 	printf("spool directory: %s (%s)\n", dir, fstype);
 }
 
@@ -171,7 +143,7 @@ bench_run(const char *dir, uint64_t count, int every_append,
 	memset(res, 0, sizeof(*res));
 	if ((r = mamori_spool_open(dir, MAMORI_SPOOL_MAX_DEFAULT, &sp)) != 0)
 		goto out;
-	start = now_seconds();
+	start = bench_wall_seconds();
 	last_sync = mamori_monotonic_ms();
 	for (i = 0; i < count; i++) {
 		event_fill(&ev, &proc, cmd, i);
@@ -188,7 +160,7 @@ bench_run(const char *dir, uint64_t count, int every_append,
 	if ((r = mamori_spool_sync(sp)) != 0)
 		goto out;
 	res->syncs++;
-	res->seconds = now_seconds() - start;
+	res->seconds = bench_wall_seconds() - start;
 	mamori_spool_stats(sp, &st);
 	res->events = count;
 	res->bytes = st.bytes;

@@ -18,52 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "util.h"
 #include "../tests/unit/trust_fixture.h"
 
-#define BENCH_LINE_MAX 256
 #define BENCH_DEFAULT_COUNT 20000
 #define BENCH_DISK_COUNT 500
 #define BENCH_MAX_COUNT 1000000
-
-static void
-print_machine(void)
-{
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
-}
-
-static double
-clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* n tasks of type, each signed by the first nsig admins. */
 static struct mamori_buf *
@@ -106,8 +70,8 @@ run(const char *label, const struct fx *f, struct mamori_policy *p,
 		unlink(seen_path);
 	if (mamori_seen_open(seen_path, FX_NOW, &seen) != 0)
 		abort();
-	t0 = clock_s(CLOCK_MONOTONIC);
-	c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	t0 = bench_clock_seconds(CLOCK_MONOTONIC);
+	c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	for (i = 0; i < n; i++) {
 		if (mamori_task_verify(p, "agent-1", FX_NOW, seen,
 		    tasks[i].data, tasks[i].len, &t, &d) != 0) {
@@ -117,8 +81,8 @@ run(const char *label, const struct fx *f, struct mamori_policy *p,
 		}
 		mamori_task_free(t);
 	}
-	t1 = clock_s(CLOCK_MONOTONIC);
-	c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	t1 = bench_clock_seconds(CLOCK_MONOTONIC);
+	c1 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	/* Wall clock, and CPU time, which a busy shared machine inflates
 	 * less. */
 	printf("%-42s %6zu tasks %7.0f/s wall %7.1f us each, %7.0f/s CPU "
@@ -156,7 +120,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: task-bench [--count N]\n");
 		return 2;
 	}
-	print_machine();
+	bench_print_machine(stdout);
 	fx_init(&f);
 	p = fx_policy(&f, &po);
 	run("collect (read_file), 1 signature, memory", &f, p,

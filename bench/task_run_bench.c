@@ -15,73 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "err.h"
 #include "query.h"
 #include "task_run.h"
 #include "util.h"
 
-#define BENCH_LINE_MAX 512
 #define BENCH_RUNS_DEFAULT 20
 #define BENCH_RUNS_MAX 10000
-
-static void
-print_machine(void)
-{
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
-}
-
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-wall_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
-}
 
 /* Runs body runs times and prints one line; 0 or the first failure. */
 static int
@@ -90,16 +34,16 @@ bench(const char *label, const struct mamori_task_env *env,
 {
 	Mamori__TaskResult res = MAMORI__TASK_RESULT__INIT;
 	double w0, c0, w, worst = 0, wall = 0, cpu;
-	long rss0 = peak_rss_kib();
+	long rss0 = bench_peak_rss_kib();
 	size_t bytes = 0;
 	uint64_t i;
 	int r;
 
-	c0 = cpu_seconds();
+	c0 = bench_cpu_seconds();
 	for (i = 0; i < runs; i++) {
-		w0 = wall_seconds();
+		w0 = bench_wall_seconds();
 		r = mamori_task_execute(env, body, &res);
-		w = wall_seconds() - w0;
+		w = bench_wall_seconds() - w0;
 		if (r != 0) {
 			fprintf(stderr, "%s failed: %s\n", label, res.message);
 			mamori_task_result_clear(&res);
@@ -114,12 +58,12 @@ bench(const char *label, const struct mamori_task_env *env,
 		if (i + 1 < runs)
 			mamori_task_result_clear(&res);
 	}
-	cpu = cpu_seconds() - c0;
+	cpu = bench_cpu_seconds() - c0;
 	printf("%-34s %s, %zu bytes; wall %.2f ms mean, %.2f ms worst; "
 	    "cpu %.2f ms/run (runner only); peak RSS %ld KiB before, "
 	    "%ld KiB after\n", label, res.message, bytes,
 	    wall * 1000 / (double)runs, worst * 1000,
-	    cpu * 1000 / (double)runs, rss0, peak_rss_kib());
+	    cpu * 1000 / (double)runs, rss0, bench_peak_rss_kib());
 	mamori_task_result_clear(&res);
 	return 0;
 }
@@ -151,7 +95,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: task-run-bench [--runs N]\n");
 		return 2;
 	}
-	print_machine();
+	bench_print_machine(stdout);
 	memset(&env, 0, sizeof(env));
 	if ((r = mamori_query_engine_new(&cfg, &env.query)) != 0) {
 		fprintf(stderr, "task-run-bench: cannot start the query engine: "

@@ -17,58 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ftw.h>
 
+#include "bench_util.h"
 #include "err.h"
 #include "log.h"
 #include "usbctl.h"
 #include "util.h"
 
-#define BENCH_LINE_MAX 256
 #define BENCH_DEFAULT_COUNT 100000
 #define BENCH_MAX_COUNT 100000000
 #define BENCH_DEVICES 32                 /* present devices in the tree */
 #define BENCH_CHANGES 50                 /* rule changes timed */
 #define BENCH_ATTACHES 2000
-
-static void
-print_machine(void)
-{
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 put(const char *dir, const char *name, const char *value)
@@ -163,7 +127,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	mamori_log_init("usbctl-bench", MAMORI_LOG_WARN);
-	print_machine();
+	bench_print_machine(stdout);
 	if (mkdtemp(root) == NULL) {
 		perror("mkdtemp");
 		return 1;
@@ -179,7 +143,7 @@ main(int argc, char **argv)
 	/* A full list: serial blocks on models no present device has, one
 	 * model-wide block for device 1-1 (vendor 1000), and the last rule
 	 * toggled below (blocking and allowing 1-2, vendor 1001). */
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < MAMORI_USBCTL_RULES_MAX - 2; i++) {
 		snprintf(serial, sizeof(serial), "S%05d", i);
 		if ((r = mamori_usbctl_rule(ctl, 1, 0xabcd, (uint16_t)i,
@@ -189,7 +153,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	t = now_s() - t0;
+	t = bench_wall_seconds() - t0;
 	printf("filling the list: %d rule changes in %.2f s (each saves the "
 	    "whole file with fsync)\n", MAMORI_USBCTL_RULES_MAX - 2, t);
 	if ((r = mamori_usbctl_rule(ctl, 1, 0x1000, 0x0001, NULL, &aff, NULL,
@@ -198,23 +162,23 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (k = 0; k < count; k++)
 		sink += mamori_usbctl_is_blocked(ctl, (uint16_t)(0x1000 + k %
 		    BENCH_DEVICES), 0x0001, "SERIAL000001");
-	t = now_s() - t0;
+	t = bench_wall_seconds() - t0;
 	printf("decision with %d rules: %llu in %.3f s, %.2f us each\n",
 	    MAMORI_USBCTL_RULES_MAX, (unsigned long long)count, t,
 	    t * 1e6 / (double)count);
 
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < BENCH_ATTACHES; i++)
 		if (mamori_usbctl_on_attach(ctl, "/devices/usb1/1-2",
 		    &blocked) != 0 || blocked) {
 			fprintf(stderr, "usbctl-bench: 1-2 attach failed\n");
 			return 1;
 		}
-	t = now_s() - t0;
+	t = bench_wall_seconds() - t0;
 	printf("on_attach, allowed device (5 sysfs reads + decision): "
 	    "%.1f us each\n", t * 1e6 / BENCH_ATTACHES);
 	{
@@ -222,11 +186,11 @@ main(int argc, char **argv)
 		double reset = 0, t1;
 
 		snprintf(dir, sizeof(dir), "%s/devices/usb1/1-1", sys);
-		t0 = now_s();
+		t0 = bench_wall_seconds();
 		for (i = 0; i < BENCH_ATTACHES; i++) {
-			t1 = now_s();
+			t1 = bench_wall_seconds();
 			put(dir, "authorized", "1");    /* a fresh attach */
-			reset += now_s() - t1;
+			reset += bench_wall_seconds() - t1;
 			if (mamori_usbctl_on_attach(ctl, "/devices/usb1/1-1",
 			    &blocked) != 0 || !blocked) {
 				fprintf(stderr, "usbctl-bench: 1-1 was not "
@@ -234,13 +198,13 @@ main(int argc, char **argv)
 				return 1;
 			}
 		}
-		t = now_s() - t0 - reset;
+		t = bench_wall_seconds() - t0 - reset;
 	}
 	printf("on_attach, blocked device (reads, decision, write of "
 	    "authorized: O_TRUNC on a disk file here, nothing like sysfs): "
 	    "%.1f us each\n", t * 1e6 / BENCH_ATTACHES);
 
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < BENCH_CHANGES; i++)
 		if ((r = mamori_usbctl_rule(ctl, i % 2 == 0, 0x1001, 0x0001,
 		    NULL, &aff, NULL, 0)) != 0 || aff != 1) {
@@ -248,7 +212,7 @@ main(int argc, char **argv)
 			    "written\n", i, mamori_strerror(r), aff);
 			return 1;
 		}
-	t = now_s() - t0;
+	t = bench_wall_seconds() - t0;
 	printf("rule change with %d rules and %d devices present (save with "
 	    "fsync, scan, one write): %.2f ms each\n",
 	    MAMORI_USBCTL_RULES_MAX, BENCH_DEVICES,
@@ -256,13 +220,13 @@ main(int argc, char **argv)
 	mamori_usbctl_free(ctl);
 	ctl = NULL;
 
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	for (i = 0; i < BENCH_CHANGES; i++) {
 		if (mamori_usbctl_open(state, sys, &ctl) != 0)
 			return 1;
 		mamori_usbctl_free(ctl);
 	}
-	t = now_s() - t0;
+	t = bench_wall_seconds() - t0;
 	printf("opening (reading and checking) a list of %d rules: %.2f ms "
 	    "each\n", MAMORI_USBCTL_RULES_MAX, t * 1e3 / BENCH_CHANGES);
 	(void)sink;

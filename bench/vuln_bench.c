@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "collect.h"
 #include "debver.h"
@@ -49,48 +49,6 @@ rnd(uint32_t n)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (uint32_t)(rng_state % n);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-print_machine(void)
-{
-	struct utsname u;
-	char line[256], model[256] = "unknown";
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *c = strchr(line, ':');
-
-			if (strncmp(line, "model name", 10) == 0 && c != NULL) {
-				snprintf(model, sizeof(model), "%s", c + 2);
-				model[strcspn(model, "\n")] = '\0';
-				break;
-			}
-		}
-		fclose(f);
-	}
-	uname(&u);
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
 }
 
 static void
@@ -305,22 +263,22 @@ main(int argc, char **argv)
 	put(&text, "\n]\n");
 
 	mamori_osv_set_init(&set);
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	if (mamori_osv_parse((const char *)text.data, text.len, "bench.json",
 	    &set, NULL, NULL) != 0 || set.n != n_adv || set.n_rejected != 0)
 		die("the synthetic advisories did not parse");
 	if (mamori_osv_load(osv, &set, NULL, NULL) != 0 ||
 	    set.n != n_adv + 1)
 		die("cannot read the real advisory (--osv FILE)");
-	t_parse = now_s() - t0;
+	t_parse = bench_wall_seconds() - t0;
 
-	t0 = now_s();
+	t0 = bench_wall_seconds();
 	if (mamori_vuln_index_build(&set, &ix) != 0)
 		die("index build failed");
-	t_index = now_s() - t0;
+	t_index = bench_wall_seconds() - t0;
 
-	t0 = now_s();
-	c0 = cpu_s();
+	t0 = bench_wall_seconds();
+	c0 = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	for (i = 0; i < n_hosts; i++) {
 		if (mamori_vuln_match(ix, "12", hosts[i], n_base, &res) != 0)
 			die("match failed");
@@ -328,10 +286,10 @@ main(int argc, char **argv)
 		hosts_hit += res.n > 0;
 		mamori_vuln_result_free(&res);
 	}
-	t_match = now_s() - t0;
-	c_match = cpu_s() - c0;
+	t_match = bench_wall_seconds() - t0;
+	c_match = bench_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
 
-	print_machine();
+	bench_print_machine(stdout);
 	printf("fleet: %lu hosts x %zu packages of %zu sources (%zu source "
 	    "versions varied), Debian 12\n", n_hosts, n_base, n_groups,
 	    varied);

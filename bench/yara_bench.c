@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "buf.h"
 #include "err.h"
 #include "util.h"
@@ -32,43 +32,7 @@
 #define BENCH_PASSES_DEFAULT 3
 #define BENCH_PASSES_MAX 100
 #define BENCH_MAX_RULE_FILES 16
-#define BENCH_LINE_MAX 256
 #define BENCH_PATH_MAX 4096
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-print_machine(void)
-{
-	char line[BENCH_LINE_MAX], model[BENCH_LINE_MAX] = "unknown";
-	struct utsname u;
-	FILE *f;
-
-	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			char *colon;
-
-			if (strncmp(line, "model name", 10) != 0 ||
-			    (colon = strchr(line, ':')) == NULL)
-				continue;
-			mamori_strlcpy(model, colon + 2, sizeof(model));
-			model[strcspn(model, "\n")] = '\0';
-			break;
-		}
-		fclose(f);
-	}
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	printf("machine: %s %s %s, %ld cores, %s\n", u.sysname, u.release,
-	    u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
-}
 
 struct pass_stats {
 	size_t files;
@@ -92,7 +56,7 @@ scan_pass(const mamori_yara_rules_t *rules, const char *dir,
 	memset(st, 0, sizeof(*st));
 	if ((d = opendir(dir)) == NULL)
 		return -1;
-	t0 = now_seconds();
+	t0 = bench_wall_seconds();
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    mamori_path_join(path, sizeof(path), dir, de->d_name) != 0)
@@ -107,7 +71,7 @@ scan_pass(const mamori_yara_rules_t *rules, const char *dir,
 		}
 		mamori_yara_result_free(&res);
 	}
-	st->seconds = now_seconds() - t0;
+	st->seconds = bench_wall_seconds() - t0;
 	closedir(d);
 	return 0;
 }
@@ -172,8 +136,8 @@ main(int argc, char **argv)
 	}
 	if (mamori_yara_init() != 0)
 		goto out;
-	print_machine();
-	t0 = now_seconds();
+	bench_print_machine(stdout);
+	t0 = bench_wall_seconds();
 	if (mamori_yara_compile(src, nrules, &rules, &msgs) != 0) {
 		fprintf(stderr, "yara-bench: the rules do not compile\n");
 		mamori_yara_finish();
@@ -181,7 +145,7 @@ main(int argc, char **argv)
 	}
 	printf("rules: %zu from %zu files, compiled in %.1f ms\n",
 	    mamori_yara_rules_count(rules), nrules,
-	    (now_seconds() - t0) * 1000.0);
+	    (bench_wall_seconds() - t0) * 1000.0);
 	printf("scanning the regular files in %s, %llu passes, one thread, "
 	    "fast mode, default limits\n", dir, (unsigned long long)passes);
 	memset(&sum, 0, sizeof(sum));
