@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 
-from harness import FleetTest, main, wait_until
+from harness import BUILD, FleetTest, main, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "..", "shared", "corpora", "sigma", "rules", "linux")
@@ -85,9 +85,16 @@ class Intruder(FleetTest):
     def alerts(self, fleet):
         return fleet.cli_json("alerts", "--limit", "1000")
 
+    # When the build itself lives under /tmp, the harness's own runs of
+    # mamori are executions from /tmp, which a corpus rule rightly flags;
+    # that alert then also counts the implant's run (one alert per rule and
+    # host in an hour).
+    build_in_tmp = os.path.realpath(BUILD).startswith("/tmp/")
+
     def ours(self, alerts, marker):
         """The alerts about the test's own programs and files."""
-        words = (self.tmp, marker, "mamori", "/etc/cron.d", "/root/.ssh", IOC_ADDR)
+        words = (self.tmp, marker, "/etc/cron.d/mamori-test-", "/root/.ssh/authorized_keys",
+                 IOC_ADDR)
 
         def about(a):
             d = dict(a["detail"])
@@ -150,7 +157,8 @@ class Intruder(FleetTest):
         # server) raised nothing.  The whole host is watched, so what other
         # programs on it do may raise alerts of its own; those are left out
         # by what they are about.
-        self.assertEqual(self.ours(self.alerts(fleet), marker), [])
+        self.assertEqual([a for a in self.ours(self.alerts(fleet), marker)
+                          if not (self.build_in_tmp and a["rule"] == EXEC_TMP_RULE)], [])
 
         # 1. Persistence through cron.
         with open(cron, "w") as f:
@@ -205,7 +213,8 @@ class Intruder(FleetTest):
         self.assertIn(IOC_ADDR, detail[ind_addr])
         self.assertIn(pipe, detail[MKFIFO_RULE])
         self.assertIn(pipe, detail[MKFIFO_TMP_RULE])
-        self.assertIn(exe, detail[EXEC_TMP_RULE])
+        if not self.build_in_tmp:
+            self.assertIn(exe, detail[EXEC_TMP_RULE])
         self.assertEqual(by_rule[ind_file][0]["source"], "indicator")
         self.assertEqual(by_rule[CRON_RULE][0]["source"], "sigma")
 
