@@ -30,6 +30,7 @@
 #include "task_run.h"
 #include "tasks.h"
 #include "util.h"
+#include "yara_policy.h"
 
 #define TASKS_MESSAGE_MAX 200
 #define TASKS_OUTPUT_MAX (4u * 1024 * 1024)  /* any result's bytes */
@@ -233,11 +234,18 @@ run_job(struct worker *w, struct job *j)
 	char why[TASKS_MESSAGE_MAX];
 	size_t len;
 
+	struct mamori_yara_generation *gen = NULL;
+
 	memset(&env, 0, sizeof(env));
 	env.query = w->engine;
 	env.yara_rules_dir = w->t->yara_dir;
 	env.output_max = TASKS_OUTPUT_MAX;
+	/* The policy's rules, held for the task: a new policy meanwhile
+	 * replaces them for later tasks, never under this one. */
+	if (b->type == MAMORI__TASK_TYPE__TASK_TYPE_YARA_SCAN)
+		env.yara_rules = mamori_agent_yara_hold(w->t->cfg.yara, &gen);
 	(void)mamori_task_execute(&env, b, &res);
+	mamori_agent_yara_release(gen);
 	res.task_id = b->task_id;
 	if (res.status == MAMORI__TASK_RESULT__STATUS__STATUS_UNSPECIFIED) {
 		snprintf(why, sizeof(why), "this agent cannot run %s tasks",
@@ -362,6 +370,48 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 
 /* ---- policy ------------------------------------------------------------ */
 
+struct yara_skip_ctx {
+	struct mamori_agent_tasks *t;
+	int event;                        /* say each skip in a TrustEvent */
+	size_t skipped;
+};
+
+static void
+yara_skipped(void *arg, const char *set, const char *why)
+{
+	struct yara_skip_ctx *sc = arg;
+	char msg[TASKS_MESSAGE_MAX];
+
+	sc->skipped++;
+	if (!sc->event)
+		return;
+	snprintf(msg, sizeof(msg), "YARA set %s skipped: %s", set, why);
+	trust_event(sc->t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED, NULL,
+	    NULL, 0, "yara_set_skipped", msg, NULL);
+}
+
+/* Compiles the policy's YARA sets into the rules in force; *applied and
+ * *skipped say how many sets. */
+static void
+policy_yara(struct mamori_agent_tasks *t, int events, size_t *applied,
+    size_t *skipped)
+{
+	struct yara_skip_ctx sc;
+	int r;
+
+	*applied = *skipped = 0;
+	if (t->cfg.yara == NULL || t->policy == NULL)
+		return;
+	memset(&sc, 0, sizeof(sc));
+	sc.t = t;
+	sc.event = events;
+	if ((r = mamori_agent_yara_apply(t->cfg.yara, t->policy->body->yara,
+	    t->policy->body->n_yara, yara_skipped, &sc, applied)) != 0)
+		log_error("tasks: the policy's YARA sets are not in force: %s",
+		    mamori_strerror(r));
+	*skipped = sc.skipped;
+}
+
 static void
 policy_load(struct mamori_agent_tasks *t)
 {
@@ -389,6 +439,12 @@ policy_load(struct mamori_agent_tasks *t)
 	}
 	log_info("tasks: fleet policy version %" PRIu64 " held",
 	    t->policy->body->version);
+	{
+		size_t applied, skipped;
+
+		/* At start the skips were said when the policy came. */
+		policy_yara(t, 0, &applied, &skipped);
+	}
 out:
 	mamori_buf_free(&b);
 }
@@ -406,6 +462,7 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	struct mamori_policy *p = NULL;
 	struct mamori_decision d;
 	char msg[TASKS_MESSAGE_MAX];
+	size_t applied, skipped;
 	int r;
 
 	if (mamori_policy_verify(pu->signed_policy.data, pu->signed_policy.len,
@@ -434,9 +491,11 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	mamori_policy_free(t->policy);
 	t->policy = p;
 	t->refused[0] = '\0';
+	policy_yara(t, 1, &applied, &skipped);
 	snprintf(msg, sizeof(msg), "policy version %" PRIu64 ": %zu admins, "
-	    "%zu groups", p->body->version, p->body->n_admins,
-	    p->body->n_groups);
+	    "%zu groups, %zu YARA sets in force%s", p->body->version,
+	    p->body->n_admins, p->body->n_groups, applied,
+	    skipped > 0 ? " (some skipped)" : "");
 	log_info("tasks: %s", msg);
 	trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED, NULL,
 	    NULL, 0, mamori_decision_name(MAMORI_DECISION_ACCEPTED), msg,
