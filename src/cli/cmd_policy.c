@@ -186,7 +186,7 @@ out:
 int
 cli_print_yara_sets(const json_t *sets)
 {
-	static const char *const h[] = {"YARA SET", "BYTES", "SHA256"};
+	static const char *const h[] = {"NAME", "BYTES", "SHA256"};
 	struct cli_table t;
 	const json_t *y;
 	char bytes[32];
@@ -199,7 +199,7 @@ cli_print_yara_sets(const json_t *sets)
 		return fflush(stdout) == 0 ? CLI_EXIT_OK :
 		    cli_fail("cannot write to standard output");
 	}
-	printf("\n");
+	printf("\nYARA sets\n");
 	if (cli_table_init(&t, 3, h) != 0) {
 		cli_fail("out of memory");
 		goto out;
@@ -218,7 +218,7 @@ cli_print_yara_sets(const json_t *sets)
 			goto out;
 		}
 	}
-	if (cli_table_print(&t, stdout, 0) != 0 || fflush(stdout) != 0) {
+	if (cli_table_print(&t, stdout, 2) != 0 || fflush(stdout) != 0) {
 		cli_fail("cannot write to standard output");
 		goto out;
 	}
