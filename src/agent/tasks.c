@@ -370,46 +370,42 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 
 /* ---- policy ------------------------------------------------------------ */
 
-struct yara_skip_ctx {
-	struct mamori_agent_tasks *t;
-	int event;                        /* say each skip in a TrustEvent */
-	size_t skipped;
+/* The sets of a policy that did not compile, said after the policy's own
+ * TrustEvent (one per set, and one when they fail together). */
+#define TASKS_YARA_SKIPS_MAX (MAMORI_POLICY_YARA_SETS_MAX + 1)
+
+struct yara_skips {
+	size_t applied;
+	size_t n;
+	char (*msg)[TASKS_MESSAGE_MAX];   /* NULL: only counted */
 };
 
 static void
 yara_skipped(void *arg, const char *set, const char *why)
 {
-	struct yara_skip_ctx *sc = arg;
-	char msg[TASKS_MESSAGE_MAX];
+	struct yara_skips *sk = arg;
 
-	sc->skipped++;
-	if (!sc->event)
-		return;
-	snprintf(msg, sizeof(msg), "YARA set %s skipped: %s", set, why);
-	trust_event(sc->t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED, NULL,
-	    NULL, 0, "yara_set_skipped", msg, NULL);
+	if (sk->msg != NULL && sk->n < TASKS_YARA_SKIPS_MAX)
+		snprintf(sk->msg[sk->n], TASKS_MESSAGE_MAX, "YARA set %s "
+		    "skipped: %s", set, why);
+	sk->n++;
 }
 
-/* Compiles the policy's YARA sets into the rules in force; *applied and
- * *skipped say how many sets. */
+/* Compiles the policy's YARA sets into the rules in force; sk says how
+ * many applied and which were skipped (free sk->msg). */
 static void
-policy_yara(struct mamori_agent_tasks *t, int events, size_t *applied,
-    size_t *skipped)
+policy_yara(struct mamori_agent_tasks *t, struct yara_skips *sk)
 {
-	struct yara_skip_ctx sc;
 	int r;
 
-	*applied = *skipped = 0;
+	memset(sk, 0, sizeof(*sk));
 	if (t->cfg.yara == NULL || t->policy == NULL)
 		return;
-	memset(&sc, 0, sizeof(sc));
-	sc.t = t;
-	sc.event = events;
+	sk->msg = calloc(TASKS_YARA_SKIPS_MAX, sizeof(*sk->msg));
 	if ((r = mamori_agent_yara_apply(t->cfg.yara, t->policy->body->yara,
-	    t->policy->body->n_yara, yara_skipped, &sc, applied)) != 0)
+	    t->policy->body->n_yara, yara_skipped, sk, &sk->applied)) != 0)
 		log_error("tasks: the policy's YARA sets are not in force: %s",
 		    mamori_strerror(r));
-	*skipped = sc.skipped;
 }
 
 static void
@@ -440,10 +436,11 @@ policy_load(struct mamori_agent_tasks *t)
 	log_info("tasks: fleet policy version %" PRIu64 " held",
 	    t->policy->body->version);
 	{
-		size_t applied, skipped;
+		struct yara_skips sk;
 
 		/* At start the skips were said when the policy came. */
-		policy_yara(t, 0, &applied, &skipped);
+		policy_yara(t, &sk);
+		free(sk.msg);
 	}
 out:
 	mamori_buf_free(&b);
@@ -462,7 +459,8 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	struct mamori_policy *p = NULL;
 	struct mamori_decision d;
 	char msg[TASKS_MESSAGE_MAX];
-	size_t applied, skipped;
+	struct yara_skips sk;
+	size_t i;
 	int r;
 
 	if (mamori_policy_verify(pu->signed_policy.data, pu->signed_policy.len,
@@ -491,15 +489,19 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	mamori_policy_free(t->policy);
 	t->policy = p;
 	t->refused[0] = '\0';
-	policy_yara(t, 1, &applied, &skipped);
+	policy_yara(t, &sk);
 	snprintf(msg, sizeof(msg), "policy version %" PRIu64 ": %zu admins, "
 	    "%zu groups, %zu YARA sets in force%s", p->body->version,
-	    p->body->n_admins, p->body->n_groups, applied,
-	    skipped > 0 ? " (some skipped)" : "");
+	    p->body->n_admins, p->body->n_groups, sk.applied,
+	    sk.n > 0 ? " (some skipped)" : "");
 	log_info("tasks: %s", msg);
 	trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED, NULL,
 	    NULL, 0, mamori_decision_name(MAMORI_DECISION_ACCEPTED), msg,
 	    NULL);
+	for (i = 0; sk.msg != NULL && i < sk.n && i < TASKS_YARA_SKIPS_MAX; i++)
+		trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED,
+		    NULL, NULL, 0, "yara_set_skipped", sk.msg[i], NULL);
+	free(sk.msg);
 	send_status(t);
 }
 

@@ -20,6 +20,7 @@ import sys
 import time
 
 from harness import FleetTest, main, wait_until
+from test_tasks import pb_fields
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPORA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "corpora"))
@@ -36,6 +37,20 @@ MARKER_RULE = """rule mamori_it_marker : test
     $m
 }
 """ % MARKER.decode()
+
+
+def pb_varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_bytes(num, data):
+    return pb_varint(num << 3 | 2) + pb_varint(len(data)) + data
 
 
 class YaraPolicy(FleetTest):
@@ -186,6 +201,48 @@ class YaraPolicy(FleetTest):
         self.assertIn("tick_SKYSEA_downloader", text)
         self.assertIn("mamori_it_marker", text)
         self.assertIn(marker_path, text)
+
+        # A policy whose set does not compile, signed by the owner key with
+        # another tool than `mamori policy sign` (which refuses it): the
+        # agent skips that set, says so in a TrustEvent, and applies the
+        # two others.
+        self.push_with_broken_set(doc, signed)
+        wait_until(lambda: [e for e in self.f.events("--type", "trust", "--agent", self.agent_id)
+                            if "yara_set_skipped" in json.dumps(e) and
+                            "broken.yar" in json.dumps(e)],
+                   what="a TrustEvent for the skipped set")
+        wait_until(lambda: any("2 YARA sets in force (some skipped)" in json.dumps(e)
+                               for e in self.f.events("--type", "trust", "--agent", self.agent_id)),
+                   what="policy 2 with two sets in force")
+        tick2 = self.write_exec("skysea-agent-2", tick_data)
+        marker2 = self.write_exec("update-helper-2", marker_data + b"# 2\n")
+        wait_until(lambda: {marker2, tick2} <= {e["path"] for e in self.yara_events()},
+                   what="the marker and Tick rules still applied under policy 2")
+
+    def push_with_broken_set(self, doc1, signed1):
+        """Policy 2 = policy 1's body with version 2 and a set that does not
+        compile added, signed with openssl by the owner key."""
+        with open(signed1, "rb") as fp:
+            sp = pb_fields(fp.read())
+        body = sp[1][0]
+        fields = pb_fields(body)
+        self.assertEqual(fields[2], [1])
+        # Version is field 2 (varint 1, two bytes after field 1's two).
+        self.assertEqual(body[:4], pb_varint(1 << 3) + b"\x01" + pb_varint(2 << 3) + b"\x01")
+        body2 = body[:3] + b"\x02" + body[4:]
+        body2 += pb_bytes(10, pb_bytes(1, b"broken.yar") +
+                          pb_bytes(2, b"rule broken { condition: no_such_thing }\n"))
+        msg = os.path.join(self.tmp, "policy2.msg")
+        with open(msg, "wb") as fp:
+            fp.write(b"mamori policy v1\0" + body2)
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
+                              os.path.join(self.f.home, "keys", "owner.key"), "-in", msg],
+                             check=True, capture_output=True).stdout
+        self.assertEqual(len(sig), 64)
+        signed2 = os.path.join(self.tmp, "policy-2.signed")
+        with open(signed2, "wb") as fp:
+            fp.write(pb_bytes(1, body2) + pb_bytes(2, sp[2][0]) + pb_bytes(3, sig))
+        self.f.cli("policy", "push", signed2, check=True)
 
 
 if __name__ == "__main__":
