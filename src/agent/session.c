@@ -31,6 +31,7 @@
 #include "usbctl.h"
 #include "spool.h"
 #include "tasks.h"
+#include "yara_policy.h"
 #include "err.h"
 #include "inventory.h"
 #include "log.h"
@@ -68,6 +69,8 @@ struct agent {
 	int dirty;                    /* appended since the last sync */
 	/* Remote management: the policy, tasks and results (tasks.h). */
 	struct mamori_agent_tasks *tasks;
+	/* The policy's YARA rules and the scanner of new executables. */
+	struct mamori_agent_yara *yara;
 	void *source_state[AGENT_MAX_SOURCES];
 	const struct mamori_event_source *source[AGENT_MAX_SOURCES];
 	size_t n_sources;
@@ -554,6 +557,7 @@ agent_sources_start(struct agent *a)
 	if (mamori_agent_source_enabled(a->opt, "usb"))
 		agent_usbctl_start(a);
 	ctx.usbctl = a->usbctl;
+	ctx.yara = a->yara;
 	for (i = 0; i < n && a->n_sources < AGENT_MAX_SOURCES; i++) {
 		if (!mamori_agent_source_enabled(a->opt, all[i]->name))
 			continue;
@@ -938,6 +942,10 @@ mamori_agent_run(const struct mamori_agent_options *opt)
 	tc.query_root = "";
 	tc.device = agent_device_task;
 	tc.device_ctx = &a;
+	if ((r = mamori_agent_yara_new(a.base, agent_emit, &a,
+	    &a.yara)) != 0)
+		log_error("YARA rules cannot be used: %s", mamori_strerror(r));
+	tc.yara = a.yara;
 	if ((r = mamori_agent_tasks_new(&tc, &a.tasks)) != 0) {
 		fprintf(stderr, "mamori-agent: cannot start the task workers: "
 		    "%s\n", mamori_strerror(r));
@@ -952,6 +960,8 @@ out:
 	agent_sources_stop(&a);
 	/* Before the spool closes: finished tasks still emit events. */
 	mamori_agent_tasks_free(a.tasks);
+	/* After the task workers, which may hold its rules. */
+	mamori_agent_yara_free(a.yara);
 	if (a.spool != NULL) {
 		(void)mamori_spool_sync(a.spool);
 		mamori_spool_close(a.spool);

@@ -30,6 +30,7 @@
 #include "task_run.h"
 #include "tasks.h"
 #include "util.h"
+#include "yara_policy.h"
 
 #define TASKS_MESSAGE_MAX 200
 #define TASKS_OUTPUT_MAX (4u * 1024 * 1024)  /* any result's bytes */
@@ -233,11 +234,18 @@ run_job(struct worker *w, struct job *j)
 	char why[TASKS_MESSAGE_MAX];
 	size_t len;
 
+	struct mamori_yara_generation *gen = NULL;
+
 	memset(&env, 0, sizeof(env));
 	env.query = w->engine;
 	env.yara_rules_dir = w->t->yara_dir;
 	env.output_max = TASKS_OUTPUT_MAX;
+	/* The policy's rules, held for the task: a new policy meanwhile
+	 * replaces them for later tasks, never under this one. */
+	if (b->type == MAMORI__TASK_TYPE__TASK_TYPE_YARA_SCAN)
+		env.yara_rules = mamori_agent_yara_hold(w->t->cfg.yara, &gen);
 	(void)mamori_task_execute(&env, b, &res);
+	mamori_agent_yara_release(gen);
 	res.task_id = b->task_id;
 	if (res.status == MAMORI__TASK_RESULT__STATUS__STATUS_UNSPECIFIED) {
 		snprintf(why, sizeof(why), "this agent cannot run %s tasks",
@@ -362,6 +370,44 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 
 /* ---- policy ------------------------------------------------------------ */
 
+/* The sets of a policy that did not compile, said after the policy's own
+ * TrustEvent (one per set, and one when they fail together). */
+#define TASKS_YARA_SKIPS_MAX (MAMORI_POLICY_YARA_SETS_MAX + 1)
+
+struct yara_skips {
+	size_t applied;
+	size_t n;
+	char (*msg)[TASKS_MESSAGE_MAX];   /* NULL: only counted */
+};
+
+static void
+yara_skipped(void *arg, const char *set, const char *why)
+{
+	struct yara_skips *sk = arg;
+
+	if (sk->msg != NULL && sk->n < TASKS_YARA_SKIPS_MAX)
+		snprintf(sk->msg[sk->n], TASKS_MESSAGE_MAX, "YARA set %s "
+		    "skipped: %s", set, why);
+	sk->n++;
+}
+
+/* Compiles the policy's YARA sets into the rules in force; sk says how
+ * many applied and which were skipped (free sk->msg). */
+static void
+policy_yara(struct mamori_agent_tasks *t, struct yara_skips *sk)
+{
+	int r;
+
+	memset(sk, 0, sizeof(*sk));
+	if (t->cfg.yara == NULL || t->policy == NULL)
+		return;
+	sk->msg = calloc(TASKS_YARA_SKIPS_MAX, sizeof(*sk->msg));
+	if ((r = mamori_agent_yara_apply(t->cfg.yara, t->policy->body->yara,
+	    t->policy->body->n_yara, yara_skipped, sk, &sk->applied)) != 0)
+		log_error("tasks: the policy's YARA sets are not in force: %s",
+		    mamori_strerror(r));
+}
+
 static void
 policy_load(struct mamori_agent_tasks *t)
 {
@@ -389,6 +435,13 @@ policy_load(struct mamori_agent_tasks *t)
 	}
 	log_info("tasks: fleet policy version %" PRIu64 " held",
 	    t->policy->body->version);
+	{
+		struct yara_skips sk;
+
+		/* At start the skips were said when the policy came. */
+		policy_yara(t, &sk);
+		free(sk.msg);
+	}
 out:
 	mamori_buf_free(&b);
 }
@@ -406,6 +459,8 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	struct mamori_policy *p = NULL;
 	struct mamori_decision d;
 	char msg[TASKS_MESSAGE_MAX];
+	struct yara_skips sk;
+	size_t i;
 	int r;
 
 	if (mamori_policy_verify(pu->signed_policy.data, pu->signed_policy.len,
@@ -434,13 +489,19 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	mamori_policy_free(t->policy);
 	t->policy = p;
 	t->refused[0] = '\0';
+	policy_yara(t, &sk);
 	snprintf(msg, sizeof(msg), "policy version %" PRIu64 ": %zu admins, "
-	    "%zu groups", p->body->version, p->body->n_admins,
-	    p->body->n_groups);
+	    "%zu groups, %zu YARA sets in force%s", p->body->version,
+	    p->body->n_admins, p->body->n_groups, sk.applied,
+	    sk.n > 0 ? " (some skipped)" : "");
 	log_info("tasks: %s", msg);
 	trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED, NULL,
 	    NULL, 0, mamori_decision_name(MAMORI_DECISION_ACCEPTED), msg,
 	    NULL);
+	for (i = 0; sk.msg != NULL && i < sk.n && i < TASKS_YARA_SKIPS_MAX; i++)
+		trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_ACCEPTED,
+		    NULL, NULL, 0, "yara_set_skipped", sk.msg[i], NULL);
+	free(sk.msg);
 	send_status(t);
 }
 

@@ -54,6 +54,10 @@ struct mamori_agent_tasks_config {
 	const char *query_root;           /* "" on a live host */
 	mamori_tasks_device_fn device;    /* NULL: those tasks fail */
 	void *device_ctx;
+	/* The policy's YARA sets are compiled into it when a policy is
+	 * accepted or loaded, and YARA_SCAN tasks use them (yara_policy.h);
+	 * NULL: tasks use the rule files in STATE/yara only. */
+	struct mamori_agent_yara *yara;
 };
 
 /* Loads the held policy (verified again) and the replay set. */

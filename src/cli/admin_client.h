@@ -52,4 +52,8 @@ int cli_json_bool(const json_t *obj, const char *key);
  * no byte of it can drive a terminal.  Returns an exit code. */
 int cli_print_json(const json_t *v);
 
+/* Prints the YARA sets of a policy (a JSON array of {name, bytes, sha256})
+ * as a table (cmd_policy.c); returns a CLI_EXIT_* code. */
+int cli_print_yara_sets(const json_t *sets);
+
 #endif

@@ -166,6 +166,10 @@ summary(const json_t *ev, const char *type, char *out, size_t outlen)
 		    cli_json_str(b, "task_id"), cli_json_str(b, "reason"),
 		    cli_json_str(b, "message")[0] != '\0' ? ": " : "",
 		    cli_json_str(b, "message"));
+	} else if (strcmp(type, "yara") == 0) {
+		snprintf(out, outlen, "%s (set %s) matches %s sha256 %.16s",
+		    cli_json_str(b, "rule"), cli_json_str(b, "set"),
+		    cli_json_str(b, "path"), cli_json_str(b, "sha256"));
 	} else if (strcmp(type, "loss") == 0) {
 		snprintf(out, outlen, "%llu events lost (seq %llu-%llu): %s",
 		    cli_json_u64(b, "count"), cli_json_u64(b, "first_seq"),
@@ -269,9 +273,10 @@ cmd_events(struct cli_ctx *ctx, int argc, char **argv)
 	if (type != NULL && strcmp(type, "process") != 0 &&
 	    strcmp(type, "login") != 0 && strcmp(type, "file") != 0 &&
 	    strcmp(type, "network") != 0 && strcmp(type, "usb") != 0 &&
-	    strcmp(type, "loss") != 0 && strcmp(type, "trust") != 0)
+	    strcmp(type, "loss") != 0 && strcmp(type, "trust") != 0 &&
+	    strcmp(type, "yara") != 0)
 		return cli_usage_error(ctx, "--type takes process, login, "
-		    "file, network, usb, trust or loss");
+		    "file, network, usb, trust, yara or loss");
 	if (follow) {
 		signal(SIGINT, events_on_signal);
 		signal(SIGTERM, events_on_signal);

@@ -165,7 +165,9 @@ cmd_policy_current(struct cli_ctx *ctx, int argc, char **argv)
 		if (cli_table_add(&t, cells) != 0)
 			goto out;
 	}
-	r = cli_table_print(&t, stdout, 0) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	if (cli_table_print(&t, stdout, 0) != 0)
+		goto out;
+	r = cli_print_yara_sets(json_object_get(res, "yara"));
 out:
 	cli_table_free(&t);
 	mamori_buf_free(&acc);

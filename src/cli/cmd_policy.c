@@ -28,8 +28,73 @@
 #include "table.h"
 #include "task.h"
 #include "util.h"
+#include "wire.h"
+#include "yara_rules.h"
 
 #define POLICY_WHY_MAX 512
+
+/*
+ * Compiles each YARA set of a serialized PolicyBody alone, so the owner
+ * learns before signing what agents would otherwise only report after
+ * the policy reached them.  Prints every error; returns 0 when all
+ * compile, CLI_EXIT_FAIL otherwise.
+ */
+static int
+check_yara_sets(const struct mamori_buf *body)
+{
+	ProtobufCMessage *m = NULL;
+	const Mamori__PolicyBody *b;
+	struct mamori_yara_messages msgs;
+	struct mamori_yara_source src;
+	mamori_yara_rules_t *rules = NULL;
+	char safe[CLI_MSG_MAX / 2];
+	size_t i, j;
+	int r = CLI_EXIT_FAIL, failed = 0;
+
+	memset(&msgs, 0, sizeof(msgs));
+	if (mamori_pb_decode(&mamori__policy_body__descriptor, body->data,
+	    body->len, MAMORI_POLICY_DECODE_BUDGET, &m) != 0)
+		return cli_fail("the policy body does not decode");
+	b = (const Mamori__PolicyBody *)m;
+	if (b->n_yara == 0) {
+		r = 0;
+		goto out;
+	}
+	if (mamori_yara_init() != 0) {
+		cli_fail("libyara could not start");
+		goto out;
+	}
+	for (i = 0; i < b->n_yara; i++) {
+		src.name = b->yara[i]->name;
+		src.text = b->yara[i]->source;
+		src.len = strlen(b->yara[i]->source);
+		if (mamori_yara_compile(&src, 1, &rules, &msgs) != 0) {
+			failed++;
+			for (j = 0; j < msgs.n; j++)
+				if (!msgs.items[j].is_warning)
+					cli_fail("YARA set %s line %d: %s",
+					    b->yara[i]->name, msgs.items[j].line,
+					    cli_safe(msgs.items[j].text, safe,
+					    sizeof(safe)));
+			if (msgs.errors == 0)
+				cli_fail("YARA set %s does not compile",
+				    b->yara[i]->name);
+		}
+		mamori_yara_rules_free(rules);
+		rules = NULL;
+		mamori_yara_messages_free(&msgs);
+	}
+	mamori_yara_finish();
+	if (failed == 0)
+		r = 0;
+	else
+		cli_fail("%d YARA set%s would not compile on the agents; fix "
+		    "them (mamori yara check FILE) and sign again", failed,
+		    failed == 1 ? "" : "s");
+out:
+	mamori_pb_free(m);
+	return r;
+}
 
 int
 cmd_policy_sign(struct cli_ctx *ctx, int argc, char **argv)
@@ -84,6 +149,8 @@ cmd_policy_sign(struct cli_ctx *ctx, int argc, char **argv)
 		    cli_safe(why, safe2, sizeof(safe2)));
 		goto out;
 	}
+	if (check_yara_sets(&body) != 0)
+		goto out;
 	if (mamori_policy_sign(body.data, body.len, owner, &signed_policy,
 	    why, sizeof(why)) != 0) {
 		cli_fail("cannot sign the policy: %s",
@@ -116,13 +183,58 @@ out:
 	return r;
 }
 
+int
+cli_print_yara_sets(const json_t *sets)
+{
+	static const char *const h[] = {"NAME", "BYTES", "SHA256"};
+	struct cli_table t;
+	const json_t *y;
+	char bytes[32];
+	size_t i;
+	int r = CLI_EXIT_FAIL;
+
+	memset(&t, 0, sizeof(t));
+	if (json_array_size(sets) == 0) {
+		printf("\nYARA sets: none\n");
+		return fflush(stdout) == 0 ? CLI_EXIT_OK :
+		    cli_fail("cannot write to standard output");
+	}
+	printf("\nYARA sets\n");
+	if (cli_table_init(&t, 3, h) != 0) {
+		cli_fail("out of memory");
+		goto out;
+	}
+	t.max_width = 0;
+	json_array_foreach(sets, i, y) {
+		const char *cells[3];
+
+		snprintf(bytes, sizeof(bytes), "%llu", cli_json_u64(y,
+		    "bytes"));
+		cells[0] = cli_json_str(y, "name");
+		cells[1] = bytes;
+		cells[2] = cli_json_str(y, "sha256");
+		if (cli_table_add(&t, cells) != 0) {
+			cli_fail("out of memory");
+			goto out;
+		}
+	}
+	if (cli_table_print(&t, stdout, 2) != 0 || fflush(stdout) != 0) {
+		cli_fail("cannot write to standard output");
+		goto out;
+	}
+	r = CLI_EXIT_OK;
+out:
+	cli_table_free(&t);
+	return r;
+}
+
 /* The policy as JSON (a new reference, NULL when out of memory). */
 static json_t *
 policy_json(const struct mamori_policy *p)
 {
 	const Mamori__PolicyBody *b = p->body;
-	json_t *o, *admins, *groups;
-	char fps[MAMORI_FP_STRLEN];
+	json_t *o, *admins, *groups, *yara;
+	char fps[MAMORI_FP_STRLEN], hex[MAMORI_SHA256_LEN * 2 + 1];
 	uint8_t fp[MAMORI_SHA256_LEN];
 	size_t i, j;
 
@@ -137,6 +249,19 @@ policy_json(const struct mamori_policy *p)
 	    "admins", "groups");
 	if (o == NULL)
 		return NULL;
+	if ((yara = json_array()) == NULL ||
+	    json_object_set_new(o, "yara", yara) != 0)
+		goto fail;
+	for (i = 0; i < b->n_yara; i++) {
+		size_t len = strlen(b->yara[i]->source);
+
+		mamori_sha256(b->yara[i]->source, len, fp);
+		mamori_hex(fp, sizeof(fp), hex);
+		if (json_array_append_new(yara, json_pack("{s:s, s:I, s:s}",
+		    "name", b->yara[i]->name, "bytes", (json_int_t)len,
+		    "sha256", hex)) != 0)
+			goto fail;
+	}
 	admins = json_object_get(o, "admins");
 	groups = json_object_get(o, "groups");
 	for (i = 0; i < b->n_admins; i++) {
@@ -257,8 +382,7 @@ print_policy(const json_t *o)
 		if (cli_table_print(&t, stdout, 2) != 0)
 			goto io;
 	}
-	r = fflush(stdout) == 0 ? CLI_EXIT_OK :
-	    cli_fail("cannot write to standard output");
+	r = cli_print_yara_sets(json_object_get(o, "yara"));
 	goto out;
 nomem:
 	r = cli_fail("out of memory");

@@ -53,6 +53,7 @@
 	X(PASSPHRASE, -56, "wrong passphrase or damaged key file")          \
 	X(USB_RULES, -59, "USB rule file is damaged")                      \
 	X(ISOLATION, -60, "host isolation could not be changed")           \
+	X(YARA_BUSY, -58, "YARA scan queue is full")                       \
 	X(QUERY_SQL, -50, "query is not valid SQL")                        \
 	X(QUERY_DENIED, -51, "query is not allowed")                       \
 	X(QUERY_TIMEOUT, -52, "query took too long")                       \

@@ -745,7 +745,7 @@ cmd_events(struct mamori_server *srv, json_t *req, char *why, size_t whylen)
 	if ((type = json_string_value(json_object_get(req, "type"))) != NULL &&
 	    (q.type = mamori_event_type_code(type)) == 0)
 		return fail(why, whylen, "unknown event type; use process, "
-		    "login, file, network, usb, trust or loss");
+		    "login, file, network, usb, trust, yara or loss");
 	match = json_string_value(json_object_get(req, "match"));
 	if (match != NULL && (match[0] == '\0' ||
 	    strlen(match) > ADMIN_MATCH_MAX))

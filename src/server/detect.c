@@ -1,5 +1,6 @@
 /*
- * detect.c - Sigma rules and STIX indicators applied to events at ingest
+ * detect.c - Sigma rules and STIX indicators applied to events at ingest,
+ * and the agents' YARA matches (YaraEvent) raised as alerts
  * (see detect.h).  It loads what the server home holds, keeps one matcher,
  * fills the ingest schema's slots from each stored event, and turns every
  * match into mamori_store_alert_raise in the event's group transaction.
@@ -492,6 +493,14 @@ event_summary(const Mamori__Event *ev, json_t **out)
 		    (r = set_str(o, "file.old_path", ev->file->old_path)) != 0)
 			goto out;
 		break;
+	case MAMORI__EVENT__BODY_YARA:
+		if ((r = set_str(o, "file.path", ev->yara->path)) != 0 ||
+		    (r = set_str(o, "file.hash.sha256",
+		    ev->yara->sha256)) != 0 ||
+		    (r = set_str(o, "rule.name", ev->yara->rule)) != 0 ||
+		    (r = set_str(o, "rule.ruleset", ev->yara->set)) != 0)
+			goto out;
+		break;
 	case MAMORI__EVENT__BODY_NETWORK:
 		if ((r = set_str(o, "process.executable",
 		    ev->network->executable)) != 0 ||
@@ -845,6 +854,42 @@ detect_network(struct mamori_detect *d, struct mamori_store *store,
 	return 0;
 }
 
+/*
+ * A YARA rule of the fleet policy matched on the agent: one alert, keyed
+ * by the rule's name (the set keeps rules of the same name in different
+ * sets apart in the detail).  Severity high unless the rule's meta
+ * "severity" names another level; an unknown word is ignored, never
+ * trusted to lower it below what it says it is.
+ */
+static int
+detect_yara(struct mamori_detect *d, struct mamori_store *store,
+    const char *agent_id, const Mamori__Event *ev, size_t *raised)
+{
+	const Mamori__YaraEvent *y = ev->yara;
+	uint32_t severity = MAMORI_SEVERITY_HIGH, given;
+	json_t *detail, *tags;
+	size_t i;
+
+	if (y->rule == NULL || y->rule[0] == '\0')
+		return 0;
+	if (y->severity != NULL && y->severity[0] != '\0' &&
+	    mamori_alert_severity_parse(y->severity, &given) == 0)
+		severity = given;
+	if ((tags = json_array()) == NULL)
+		return MAMORI_ERR_ALLOC;
+	for (i = 0; i < y->n_tags; i++)
+		if (json_array_append_new(tags, jstr(y->tags[i])) != 0) {
+			json_decref(tags);
+			return MAMORI_ERR_ALLOC;
+		}
+	detail = json_pack("{s:o, s:o, s:o, s:o, s:o}", "title",
+	    jstr(y->rule), "level", jstr(mamori_alert_severity_name(severity)),
+	    "tags", tags, "set", jstr(y->set), "namespace",
+	    jstr(y->namespace_));
+	return detect_raise(d, store, agent_id, ev, MAMORI_ALERT_YARA, y->rule,
+	    severity, detail, raised);
+}
+
 int
 mamori_detect_event(struct mamori_detect *d, struct mamori_store *store,
     const char *agent_id, const Mamori__Event *ev, size_t *raised)
@@ -864,6 +909,8 @@ mamori_detect_event(struct mamori_detect *d, struct mamori_store *store,
 		return detect_file(d, store, agent_id, ev, raised);
 	case MAMORI__EVENT__BODY_NETWORK:
 		return detect_network(d, store, agent_id, ev, raised);
+	case MAMORI__EVENT__BODY_YARA:
+		return detect_yara(d, store, agent_id, ev, raised);
 	default:
 		return 0;
 	}

@@ -1410,7 +1410,9 @@ mamori_fleet_policy_show(struct mamori_server *srv, json_t *req, char *why,
 	struct versions_ctx vc;
 	const Mamori__PolicyBody *b;
 	char fp[MAMORI_FP_STRLEN];
-	json_t *admins, *groups, *types, *ids, *a;
+	json_t *admins, *groups, *types, *ids, *a, *yara = NULL, *out;
+	uint8_t digest[MAMORI_SHA256_LEN];
+	char hex[MAMORI_SHA256_LEN * 2 + 1];
 	size_t i, j;
 
 	(void)req;
@@ -1446,8 +1448,20 @@ mamori_fleet_policy_show(struct mamori_server *srv, json_t *req, char *why,
 		if (a == NULL || json_array_append_new(groups, a) != 0)
 			goto fail;
 	}
+	if ((yara = json_array()) == NULL)
+		goto fail;
+	for (i = 0; i < b->n_yara; i++) {
+		size_t len = strlen(b->yara[i]->source);
+
+		mamori_sha256(b->yara[i]->source, len, digest);
+		mamori_hex(digest, sizeof(digest), hex);
+		a = json_pack("{s:s, s:I, s:s}", "name", b->yara[i]->name,
+		    "bytes", (json_int_t)len, "sha256", hex);
+		if (a == NULL || json_array_append_new(yara, a) != 0)
+			goto fail;
+	}
 	mamori_fingerprint_str(f->policy->owner_fp, fp);
-	return json_pack("{s:I, s:I, s:s, s:b, s:I, s:I, s:o, s:o, s:I, s:I,"
+	out = json_pack("{s:I, s:I, s:s, s:b, s:I, s:I, s:o, s:o, s:I, s:I,"
 	    " s:I}", "version", (json_int_t)b->version,
 	    "issued_at", (json_int_t)b->issued_at, "owner_fingerprint", fp,
 	    "observe_from_server", b->observe_from_server,
@@ -1457,9 +1471,19 @@ mamori_fleet_policy_show(struct mamori_server *srv, json_t *req, char *why,
 	    "connected", (json_int_t)vc.connected,
 	    "connected_current", (json_int_t)vc.on_current,
 	    "connected_older", (json_int_t)vc.older);
+	if (out == NULL) {
+		json_decref(yara);
+		return NULL;
+	}
+	if (json_object_set_new(out, "yara", yara) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
 fail:
 	json_decref(admins);
 	json_decref(groups);
+	json_decref(yara);
 	return NULL;
 }
 

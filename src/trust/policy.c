@@ -53,6 +53,117 @@ name_ok(const char *s, size_t max)
 }
 
 int
+mamori_policy_yara_name_valid(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL || (n = strlen(name)) == 0 ||
+	    n > MAMORI_POLICY_YARA_NAME_MAX || name[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static int
+utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	uint32_t cp;
+
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1fu;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0fu;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07u;
+		} else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
+		    cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
+		    cp > 0x10ffff)))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static int
+yara_sets_check(const Mamori__PolicyBody *b, char *why, size_t why_len)
+{
+	size_t i, j, len, total = 0;
+
+	if (b->n_yara > MAMORI_POLICY_YARA_SETS_MAX) {
+		why_set(why, why_len, "more than %d YARA sets",
+		    MAMORI_POLICY_YARA_SETS_MAX);
+		return MAMORI_ERR_INVALID;
+	}
+	for (i = 0; i < b->n_yara; i++) {
+		const Mamori__PolicyYaraSet *y = b->yara[i];
+
+		if (!mamori_policy_yara_name_valid(y->name)) {
+			why_set(why, why_len, "YARA set %zu has an invalid "
+			    "name (1-%d of A-Z a-z 0-9 . _ -, not starting "
+			    "with .)", i + 1, MAMORI_POLICY_YARA_NAME_MAX);
+			return MAMORI_ERR_INVALID;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(b->yara[j]->name, y->name) == 0) {
+				why_set(why, why_len, "YARA set %s appears "
+				    "twice", y->name);
+				return MAMORI_ERR_INVALID;
+			}
+		len = y->source != NULL ? strlen(y->source) : 0;
+		if (len == 0) {
+			why_set(why, why_len, "YARA set %s is empty", y->name);
+			return MAMORI_ERR_INVALID;
+		}
+		if (len > MAMORI_POLICY_YARA_SET_MAX) {
+			why_set(why, why_len, "YARA set %s is larger than %d "
+			    "bytes", y->name, MAMORI_POLICY_YARA_SET_MAX);
+			return MAMORI_ERR_INVALID;
+		}
+		total += len;
+		if (total > MAMORI_POLICY_YARA_TOTAL_MAX) {
+			why_set(why, why_len, "YARA sets exceed %d bytes in "
+			    "all", MAMORI_POLICY_YARA_TOTAL_MAX);
+			return MAMORI_ERR_INVALID;
+		}
+		if (!utf8_ok((const unsigned char *)y->source, len)) {
+			why_set(why, why_len, "YARA set %s is not UTF-8 text",
+			    y->name);
+			return MAMORI_ERR_INVALID;
+		}
+	}
+	return 0;
+}
+
+int
 mamori_policy_body_check(const Mamori__PolicyBody *b, char *why,
     size_t why_len)
 {
@@ -182,7 +293,7 @@ mamori_policy_body_check(const Mamori__PolicyBody *b, char *why,
 		    "(0)");
 		return MAMORI_ERR_INVALID;
 	}
-	return 0;
+	return yara_sets_check(b, why, why_len);
 }
 
 void

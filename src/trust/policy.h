@@ -32,6 +32,15 @@
 #define MAMORI_POLICY_MAX_MEMBERS 100000   /* agent ids over all groups */
 #define MAMORI_POLICY_NAME_MAX 128         /* group and admin names */
 #define MAMORI_POLICY_AGENT_ID_MAX 64      /* bytes of an agent id */
+/* YARA rule sets carried by the policy (docs/yara.md).  Only bounds,
+ * names and encoding are checked here: the trust library never links
+ * libyara, so a set that does not compile is found (and skipped, said in
+ * a TrustEvent) by the agent, and by `mamori policy sign` beforehand. */
+#define MAMORI_POLICY_YARA_SETS_MAX 64           /* sets in one policy */
+#define MAMORI_POLICY_YARA_NAME_MAX 128          /* bytes of a set name */
+#define MAMORI_POLICY_YARA_SET_MAX (1024 * 1024) /* bytes of one source */
+#define MAMORI_POLICY_YARA_TOTAL_MAX (3 * 1024 * 1024) /* all sources,
+                                          * under MAMORI_POLICY_MAX_BYTES */
 /* A group member standing for every agent of the fleet. */
 #define MAMORI_POLICY_EVERY_AGENT "*"
 
@@ -49,7 +58,9 @@ struct mamori_policy {
  * length, admins (valid unique ids, 32-byte keys, names within bounds),
  * groups (unique names, agent ids within bounds, known task types), and
  * quorums (1 <= quorum <= number of admins; with no admins, no collect or
- * change task can ever pass, and quorums must still be 1).  Returns 0 or
+ * change task can ever pass, and quorums must still be 1), and YARA sets
+ * (unique names of A-Z a-z 0-9 . _ - not starting with '.'; sources
+ * non-empty UTF-8 without NUL within the MAMORI_POLICY_YARA_* bounds).  Returns 0 or
  * MAMORI_ERR_INVALID with one line in why.
  */
 int mamori_policy_body_check(const Mamori__PolicyBody *b, char *why,
@@ -85,6 +96,11 @@ void mamori_policy_free(struct mamori_policy *p);
  */
 int mamori_policy_sign(const uint8_t *body, size_t body_len, EVP_PKEY *owner,
     struct mamori_buf *out, char *why, size_t why_len);
+
+/* 1 when name may name a YARA set: 1..MAMORI_POLICY_YARA_NAME_MAX of
+ * A-Z a-z 0-9 . _ -, not starting with '.' (a file name on every system,
+ * never a path). */
+int mamori_policy_yara_name_valid(const char *name);
 
 /* Index of the admin with id in p, or -1. */
 int mamori_policy_admin_index(const struct mamori_policy *p, const char *id);

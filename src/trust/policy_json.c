@@ -13,7 +13,10 @@
  *     "groups": [
  *       {"name": "servers", "agents": ["<agent id>", ...],
  *        "accept": ["query", "read_file", "run_command"]}
- *     ]
+ *     ],
+ *     "yara": ["rules/tick.yara", "marker.yar"]   optional: YARA rule
+ *                          files, relative to the JSON file's directory;
+ *                          each file's name is its set's name
  *   }
  *
  * Unknown keys, unknown task types, duplicate keys and values of the wrong
@@ -62,6 +65,9 @@ struct built {
 	uint8_t (*keys)[MAMORI_ED25519_PUB_LEN];
 	Mamori__PolicyGroup *groups;
 	Mamori__PolicyGroup **group_ptrs;
+	Mamori__PolicyYaraSet *yara;
+	Mamori__PolicyYaraSet **yara_ptrs;
+	struct mamori_buf *yara_text; /* the files read, NUL-terminated */
 	uint8_t owner_fp[MAMORI_SHA256_LEN];
 };
 
@@ -77,6 +83,12 @@ built_free(struct built *b)
 		}
 	free(b->groups);
 	free(b->group_ptrs);
+	if (b->yara_text != NULL)
+		for (i = 0; i < b->body.n_yara; i++)
+			mamori_buf_free(&b->yara_text[i]);
+	free(b->yara_text);
+	free(b->yara);
+	free(b->yara_ptrs);
 	free(b->admins);
 	free(b->admin_ptrs);
 	free(b->keys);
@@ -306,18 +318,73 @@ build_group(json_t *g, size_t i, struct built *bt, char *why, size_t why_len)
 	return 0;
 }
 
+/* Reads the i-th YARA rule file (a path relative to dir, or absolute) into
+ * bt: its name is the file's name, its text the set's source. */
+static int
+build_yara(json_t *v, size_t i, const char *dir, struct built *bt,
+    char *why, size_t why_len)
+{
+	Mamori__PolicyYaraSet *y = &bt->yara[i];
+	struct mamori_buf *text = &bt->yara_text[i];
+	char path[PATH_MAX];
+	const char *file, *base;
+	int r;
+
+	mamori__policy_yara_set__init(y);
+	bt->yara_ptrs[i] = y;
+	mamori_buf_init(text, MAMORI_POLICY_YARA_SET_MAX + 1);
+	if (!json_is_string(v) || (file = json_string_value(v))[0] == '\0' ||
+	    strlen(file) != json_string_length(v)) {
+		why_set(why, why_len, "yara[%zu] must be the path of a rule "
+		    "file", i);
+		return MAMORI_ERR_INVALID;
+	}
+	if (file[0] == '/')
+		r = mamori_strlcpy(path, file, sizeof(path)) < sizeof(path) ?
+		    0 : MAMORI_ERR_TOO_LARGE;
+	else
+		r = mamori_path_join(path, sizeof(path), dir, file);
+	if (r != 0) {
+		why_set(why, why_len, "yara[%zu]: path too long", i);
+		return MAMORI_ERR_INVALID;
+	}
+	r = mamori_buf_read_file(text, path);
+	if (r == MAMORI_ERR_TOO_LARGE) {
+		why_set(why, why_len, "YARA file %.200s is larger than %d "
+		    "bytes", file, MAMORI_POLICY_YARA_SET_MAX);
+		return MAMORI_ERR_INVALID;
+	}
+	if (r != 0) {
+		why_set(why, why_len, "cannot read YARA file %.200s: %s",
+		    path, mamori_strerror(r));
+		return MAMORI_ERR_INVALID;
+	}
+	if (text->len == 0 || memchr(text->data, '\0', text->len) != NULL) {
+		why_set(why, why_len, "YARA file %.200s is empty or holds a "
+		    "NUL byte", file);
+		return MAMORI_ERR_INVALID;
+	}
+	if ((r = mamori_buf_append(text, "", 1)) != 0)
+		return r;
+	base = strrchr(file, '/');
+	base = base != NULL ? base + 1 : file;
+	y->name = (char *)(uintptr_t)base;
+	y->source = (char *)text->data;
+	return 0;
+}
+
 int
 mamori_policy_from_json(const char *path,
     const uint8_t owner_fp[MAMORI_SHA256_LEN], uint64_t issued_at,
     struct mamori_buf *out, char *why, size_t why_len)
 {
 	static const char *const top_keys[] = {"version",
-	    "observe_from_server", "quorum", "admins", "groups", NULL};
+	    "observe_from_server", "quorum", "admins", "groups", "yara", NULL};
 	static const char *const quorum_keys[] = {"collect", "change", NULL};
 	struct built bt;
 	struct mamori_buf text;
 	json_error_t jerr;
-	json_t *root = NULL, *admins, *groups, *quorum, *obs;
+	json_t *root = NULL, *admins, *groups, *quorum, *obs, *yara;
 	char dir[PATH_MAX];
 	uint64_t v;
 	size_t i, n;
@@ -439,6 +506,34 @@ mamori_policy_from_json(const char *path,
 			goto out;
 	}
 	bt.body.n_groups = n;
+	yara = json_object_get(root, "yara");
+	if (yara != NULL && !json_is_array(yara)) {
+		why_set(why, why_len, "policy: \"yara\" must be an array of "
+		    "rule file paths");
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	n = yara != NULL ? json_array_size(yara) : 0;
+	if (n > MAMORI_POLICY_YARA_SETS_MAX) {
+		why_set(why, why_len, "policy: more than %d YARA files",
+		    MAMORI_POLICY_YARA_SETS_MAX);
+		r = MAMORI_ERR_INVALID;
+		goto out;
+	}
+	if ((bt.yara = calloc(n + 1, sizeof(*bt.yara))) == NULL ||
+	    (bt.yara_ptrs = calloc(n + 1, sizeof(*bt.yara_ptrs))) == NULL ||
+	    (bt.yara_text = calloc(n + 1, sizeof(*bt.yara_text))) == NULL) {
+		r = MAMORI_ERR_ALLOC;
+		goto out;
+	}
+	bt.body.yara = bt.yara_ptrs;
+	for (i = 0; i < n; i++) {
+		bt.body.n_yara = i + 1;
+		if ((r = build_yara(json_array_get(yara, i), i, dir, &bt, why,
+		    why_len)) != 0)
+			goto out;
+	}
+	bt.body.n_yara = n;
 	bt.body.format_version = MAMORI_POLICY_FORMAT;
 	bt.body.issued_at = issued_at;
 	memcpy(bt.owner_fp, owner_fp, MAMORI_SHA256_LEN);

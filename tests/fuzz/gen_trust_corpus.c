@@ -192,6 +192,24 @@ main(int argc, char **argv)
 	mamori_buf_reset(&p);
 	tf_signed_policy(7, &p);
 	write_seed("signed_policy", "v7", &p);
+	{
+		/* YARA sets: one that compiles, one that does not (only the
+		 * agent compiles; the policy checks bounds and UTF-8). */
+		Mamori__PolicyYaraSet y[2], *ys[2];
+
+		mamori__policy_yara_set__init(&y[0]);
+		mamori__policy_yara_set__init(&y[1]);
+		y[0].name = "marker.yar";
+		y[0].source = "rule marker { strings: $a = \"MAMORI\" "
+		    "condition: $a }";
+		y[1].name = "broken.yar";
+		y[1].source = "// \xe5\xae\x88\xe3\x82\x8a\nrule x {";
+		ys[0] = &y[0];
+		ys[1] = &y[1];
+		mamori_buf_reset(&p);
+		tf_signed_policy_yara(3, ys, 2, &p);
+		write_seed("signed_policy", "v3_yara", &p);
+	}
 	mamori_buf_free(&p);
 	{
 		struct mamori_seen_set *seen = NULL;

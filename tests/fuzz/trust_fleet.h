@@ -43,9 +43,11 @@ tf_key(uint8_t seed_byte)
 	return k;
 }
 
-/* The fleet's SignedPolicy of the given version, appended to out. */
+/* The fleet's SignedPolicy of the given version carrying n YARA sets
+ * (borrowed), appended to out. */
 static inline void
-tf_signed_policy(uint64_t version, struct mamori_buf *out)
+tf_signed_policy_yara(uint64_t version, Mamori__PolicyYaraSet **sets,
+    size_t n, struct mamori_buf *out)
 {
 	Mamori__PolicyBody b = MAMORI__POLICY_BODY__INIT;
 	Mamori__PolicyAdmin admins[TF_ADMINS], *ptrs[TF_ADMINS];
@@ -92,6 +94,8 @@ tf_signed_policy(uint64_t version, struct mamori_buf *out)
 	b.observe_from_server = 1;
 	b.quorum_collect = 1;
 	b.quorum_change = 2;
+	b.yara = sets;
+	b.n_yara = n;
 	mamori_buf_init(&body, MAMORI_POLICY_MAX_BYTES);
 	if (mamori_pb_encode(&b.base, &body) != 0 ||
 	    mamori_policy_sign(body.data, body.len, owner, out, why,
@@ -99,6 +103,13 @@ tf_signed_policy(uint64_t version, struct mamori_buf *out)
 		abort();
 	mamori_buf_free(&body);
 	EVP_PKEY_free(owner);
+}
+
+/* The fleet's SignedPolicy of the given version, appended to out. */
+static inline void
+tf_signed_policy(uint64_t version, struct mamori_buf *out)
+{
+	tf_signed_policy_yara(version, NULL, 0, out);
 }
 
 /* The pinned owner fingerprint. */

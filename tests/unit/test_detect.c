@@ -301,6 +301,55 @@ test_no_rules(void **state)
 	assert_int_equal(mamori_detect_rule_count(f->d), 0);
 }
 
+/* An agent's YaraEvent is an alert of source yara, keyed by the rule,
+ * high unless the rule's meta says another known level. */
+static void
+test_yara_events(void **state)
+{
+	struct fixture *f = *state;
+	Mamori__Event ev[3], *evs[3];
+	Mamori__YaraEvent y[3];
+	char *tags[] = {"tick", "downloader"};
+	struct alerts l;
+	size_t i;
+	int k;
+
+	assert_int_equal(mamori_detect_load(f->dir, &f->d), 0);
+	for (i = 0; i < 3; i++) {
+		mamori__event__init(&ev[i]);
+		ev[i].seq = i + 1;
+		ev[i].time_ns = 1000000000ULL * (200 + i);
+		evs[i] = &ev[i];
+		mamori__yara_event__init(&y[i]);
+		y[i].path = (char *)(uintptr_t)"/usr/local/bin/update";
+		y[i].sha256 = (char *)(uintptr_t)SHA_BAD_FILE;
+		y[i].set = (char *)(uintptr_t)"jpcert-tick.yara";
+		y[i].namespace_ = y[i].set;
+		ev[i].body_case = MAMORI__EVENT__BODY_YARA;
+		ev[i].yara = &y[i];
+	}
+	y[0].rule = (char *)(uintptr_t)"tick_SKYSEA_downloader";
+	y[0].tags = tags;
+	y[0].n_tags = 2;
+	y[1].rule = (char *)(uintptr_t)"marker_low";
+	y[1].severity = (char *)(uintptr_t)"low";
+	y[2].rule = (char *)(uintptr_t)"marker_odd";
+	y[2].severity = (char *)(uintptr_t)"harmless, trust me";
+	write_batch(f, evs, 3);
+	list(f, &l);
+	assert_true((k = find(&l, "tick_SKYSEA_downloader")) >= 0);
+	assert_int_equal(l.severity[k], MAMORI_SEVERITY_HIGH);
+	assert_non_null(strstr(l.detail[k], "\"set\":\"jpcert-tick.yara\""));
+	assert_non_null(strstr(l.detail[k], "downloader"));
+	assert_non_null(strstr(l.detail[k], "/usr/local/bin/update"));
+	assert_true((k = find(&l, "marker_low")) >= 0);
+	assert_int_equal(l.severity[k], MAMORI_SEVERITY_LOW);
+	assert_true((k = find(&l, "marker_odd")) >= 0);
+	assert_int_equal(l.severity[k], MAMORI_SEVERITY_HIGH);
+	assert_string_equal(mamori_alert_source_name(MAMORI_ALERT_YARA),
+	    "yara");
+}
+
 static void
 test_events_raise_alerts(void **state)
 {
@@ -488,6 +537,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_events_raise_alerts,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_yara_events, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

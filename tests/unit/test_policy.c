@@ -372,6 +372,227 @@ test_policy_json(void **ctx)
 	assert_non_null(strstr(why, "alice"));
 }
 
+/* Body of the default policy with sets (borrowed) put in; mamori_pb_free
+ * after taking the sets out again (yara_take). */
+static Mamori__PolicyBody *
+body_with_yara(struct state *s, Mamori__PolicyYaraSet **sets, size_t n)
+{
+	Mamori__PolicyBody *b = NULL;
+	struct mamori_buf body;
+
+	mamori_buf_init(&body, MAMORI_POLICY_MAX_BYTES);
+	fx_policy_body(&s->f, &default_policy, &body);
+	assert_int_equal(mamori_pb_decode(&mamori__policy_body__descriptor,
+	    body.data, body.len, 1 << 20, (ProtobufCMessage **)&b), 0);
+	mamori_buf_free(&body);
+	b->yara = sets;
+	b->n_yara = n;
+	return b;
+}
+
+static void
+yara_take(Mamori__PolicyBody *b)
+{
+	b->yara = NULL;
+	b->n_yara = 0;
+	mamori_pb_free(&b->base);
+}
+
+static int
+check_one(struct state *s, const char *name, const char *source,
+    char *why, size_t why_len)
+{
+	Mamori__PolicyYaraSet y = MAMORI__POLICY_YARA_SET__INIT;
+	Mamori__PolicyYaraSet *sets[1] = {&y};
+	Mamori__PolicyBody *b;
+	int r;
+
+	y.name = (char *)(uintptr_t)name;
+	y.source = (char *)(uintptr_t)source;
+	b = body_with_yara(s, sets, 1);
+	why[0] = '\0';
+	r = mamori_policy_body_check(b, why, why_len);
+	yara_take(b);
+	return r;
+}
+
+static void
+test_yara_sets_check(void **ctx)
+{
+	struct state *s = *ctx;
+	Mamori__PolicyYaraSet y[MAMORI_POLICY_YARA_SETS_MAX + 1];
+	Mamori__PolicyYaraSet *sets[MAMORI_POLICY_YARA_SETS_MAX + 1];
+	Mamori__PolicyBody *b;
+	char why[256], names[MAMORI_POLICY_YARA_SETS_MAX + 1][16], *big;
+	static const char rule[] = "rule r { condition: true }";
+	size_t i;
+
+	assert_int_equal(check_one(s, "tick.yara", rule, why, sizeof(why)),
+	    0);
+	assert_int_equal(check_one(s, "a-b_c.1.yar", "// 守り\n"
+	    "rule r { condition: true }", why, sizeof(why)), 0);
+	/* Names are file names: no path, no hidden file, no space. */
+	assert_int_equal(check_one(s, "../etc/x.yar", rule, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "invalid name"));
+	assert_int_equal(check_one(s, ".hidden", rule, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_int_equal(check_one(s, "a b.yar", rule, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_int_equal(check_one(s, "", rule, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_int_equal(mamori_policy_yara_name_valid("x/y"), 0);
+	assert_int_equal(mamori_policy_yara_name_valid("x.yar"), 1);
+	/* Sources: not empty, UTF-8 only (overlong, surrogate, truncated). */
+	assert_int_equal(check_one(s, "e.yar", "", why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "empty"));
+	assert_int_equal(check_one(s, "u.yar", "rule \xc0\xaf", why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "UTF-8"));
+	assert_int_equal(check_one(s, "u.yar", "\xed\xa0\x80", why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	assert_int_equal(check_one(s, "u.yar", "ok \xe5\xae", why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	assert_int_equal(check_one(s, "u.yar", "\xf4\x90\x80\x80", why,
+	    sizeof(why)), MAMORI_ERR_INVALID);
+	/* One set past its bound. */
+	big = malloc(MAMORI_POLICY_YARA_SET_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', MAMORI_POLICY_YARA_SET_MAX + 1);
+	big[MAMORI_POLICY_YARA_SET_MAX + 1] = '\0';
+	assert_int_equal(check_one(s, "big.yar", big, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "larger"));
+	big[MAMORI_POLICY_YARA_SET_MAX] = '\0';
+	assert_int_equal(check_one(s, "big.yar", big, why, sizeof(why)), 0);
+	/* Sets within their bound each, past it in all; then too many;
+	 * then the same name twice. */
+	for (i = 0; i <= MAMORI_POLICY_YARA_SETS_MAX; i++) {
+		mamori__policy_yara_set__init(&y[i]);
+		snprintf(names[i], sizeof(names[i]), "s%zu.yar", i);
+		y[i].name = names[i];
+		y[i].source = big;
+		sets[i] = &y[i];
+	}
+	b = body_with_yara(s, sets, 4);
+	assert_int_equal(mamori_policy_body_check(b, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "in all"));
+	yara_take(b);
+	for (i = 0; i <= MAMORI_POLICY_YARA_SETS_MAX; i++)
+		y[i].source = (char *)(uintptr_t)rule;
+	b = body_with_yara(s, sets, MAMORI_POLICY_YARA_SETS_MAX);
+	assert_int_equal(mamori_policy_body_check(b, why, sizeof(why)), 0);
+	b->n_yara = MAMORI_POLICY_YARA_SETS_MAX + 1;
+	assert_int_equal(mamori_policy_body_check(b, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "more than"));
+	y[1].name = names[0];
+	b->n_yara = 2;
+	assert_int_equal(mamori_policy_body_check(b, why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "twice"));
+	yara_take(b);
+	free(big);
+}
+
+/* Sets survive signing and verifying byte for byte; a body whose set
+ * holds a NUL (protobuf-c would cut it) is refused as not canonical. */
+static void
+test_yara_signed(void **ctx)
+{
+	struct state *s = *ctx;
+	Mamori__PolicyYaraSet y = MAMORI__POLICY_YARA_SET__INIT;
+	Mamori__PolicyYaraSet *sets[1] = {&y};
+	Mamori__PolicyBody *b;
+	struct mamori_policy *p = NULL;
+	struct mamori_decision d;
+	struct mamori_buf body;
+	uint8_t *nul;
+	char why[256];
+	size_t i, len;
+
+	y.name = "marker.yar";
+	y.source = "rule marker { strings: $a = \"MAMORI\" condition: $a }";
+	b = body_with_yara(s, sets, 1);
+	mamori_buf_init(&body, MAMORI_POLICY_MAX_BYTES);
+	assert_int_equal(mamori_pb_encode(&b->base, &body), 0);
+	yara_take(b);
+	mamori_buf_reset(&s->sp);
+	assert_int_equal(mamori_policy_sign(body.data, body.len, s->f.owner,
+	    &s->sp, why, sizeof(why)), 0);
+	assert_int_equal(mamori_policy_verify(s->sp.data, s->sp.len,
+	    s->f.owner_fp, 0, &p, &d), 0);
+	assert_int_equal(p->body->n_yara, 1);
+	assert_string_equal(p->body->yara[0]->name, "marker.yar");
+	assert_string_equal(p->body->yara[0]->source, y.source);
+	mamori_policy_free(p);
+	p = NULL;
+	/* Replace the 'M' of MAMORI by a NUL in the encoded body, sign it
+	 * as it is: the verifier must not take it. */
+	nul = NULL;
+	len = body.len;
+	for (i = 0; i + 6 <= len; i++)
+		if (memcmp(body.data + i, "MAMORI", 6) == 0)
+			nul = body.data + i;
+	assert_non_null(nul);
+	*nul = '\0';
+	sign_body(s, body.data, body.len);
+	assert_int_equal(verify(s, s->f.owner_fp, 0),
+	    MAMORI_DECISION_MALFORMED);
+	mamori_buf_free(&body);
+}
+
+static void
+test_yara_json(void **ctx)
+{
+	struct state *s = *ctx;
+	Mamori__PolicyBody *b = NULL;
+	char why[256], text[1024];
+
+	write_text(s->dir, "marker.yar", "rule marker { strings: $a = "
+	    "\"MAMORI-MARKER\" condition: $a }\n");
+	snprintf(text, sizeof(text), "{\"version\": 2, \"yara\": "
+	    "[\"marker.yar\", \"%s/yara/jpcert-tick.yara\"]}", CORPORA);
+	assert_int_equal(json_policy(s, text, why, sizeof(why)), 0);
+	assert_int_equal(mamori_pb_decode(&mamori__policy_body__descriptor,
+	    s->sp.data, s->sp.len, 1 << 22, (ProtobufCMessage **)&b), 0);
+	assert_int_equal(b->n_yara, 2);
+	assert_string_equal(b->yara[0]->name, "marker.yar");
+	assert_non_null(strstr(b->yara[0]->source, "MAMORI-MARKER"));
+	assert_string_equal(b->yara[1]->name, "jpcert-tick.yara");
+	assert_non_null(strstr(b->yara[1]->source, "tick_SKYSEA_downloader"));
+	mamori_pb_free(&b->base);
+	/* A missing file, a file name that cannot be a set name, a NUL,
+	 * not an array. */
+	assert_int_equal(json_policy(s, "{\"version\": 2, \"yara\": "
+	    "[\"nope.yar\"]}", why, sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "nope.yar"));
+	write_text(s->dir, "bad name.yar", "rule x { condition: true }");
+	assert_int_equal(json_policy(s, "{\"version\": 2, \"yara\": "
+	    "[\"bad name.yar\"]}", why, sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "invalid name"));
+	assert_int_equal(json_policy(s, "{\"version\": 2, \"yara\": "
+	    "\"marker.yar\"}", why, sizeof(why)), MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "array"));
+	assert_int_equal(json_policy(s, "{\"version\": 2, \"yara\": "
+	    "[\"marker.yar\", \"marker.yar\"]}", why, sizeof(why)),
+	    MAMORI_ERR_INVALID);
+	assert_non_null(strstr(why, "twice"));
+	{
+		char path[256];
+		static const char withnul[] = "rule a\0 { condition: true }";
+
+		snprintf(path, sizeof(path), "%s/nul.yar", s->dir);
+		assert_int_equal(mamori_file_write(path, withnul,
+		    sizeof(withnul) - 1, 0644, 0), 0);
+		assert_int_equal(json_policy(s, "{\"version\": 2, \"yara\": "
+		    "[\"nul.yar\"]}", why, sizeof(why)), MAMORI_ERR_INVALID);
+		assert_non_null(strstr(why, "NUL"));
+	}
+}
+
 static void
 test_key_files(void **ctx)
 {
@@ -462,6 +683,9 @@ main(void)
 		T(test_unknown_fields),
 		T(test_invalid_content),
 		T(test_policy_json),
+		T(test_yara_sets_check),
+		T(test_yara_signed),
+		T(test_yara_json),
 		T(test_key_files),
 		cmocka_unit_test(test_group_members),
 	};

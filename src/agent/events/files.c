@@ -57,6 +57,7 @@
 #include "parse.h"
 #include "source.h"
 #include "util.h"
+#include "yara_policy.h"
 
 #define FIM_MAX_WATCH_DIRS 16384        /* inotify watches held */
 #define FIM_MAX_DEPTH 64                /* levels below a watched path */
@@ -98,6 +99,7 @@ struct fim_state {
 	char *baseline_path;            /* NULL: no state directory */
 	mamori_emit_fn emit;
 	void *sink;
+	struct mamori_agent_yara *yara; /* scans new executables, or NULL */
 	uint64_t hash_max;
 	char **patterns;
 	size_t n_patterns;
@@ -281,6 +283,33 @@ out:
 
 /* ---- events -------------------------------------------------------------- */
 
+/*
+ * A regular file with an x bit that was created, changed, moved in or
+ * just made executable is handed to the policy's YARA rules (scanned on
+ * the scanner thread, never here: yara_policy.h).
+ */
+static void
+fim_yara(struct fim_state *st, Mamori__FileEvent__Action action,
+    const char *path, const struct mamori_fim_entry *before,
+    const struct mamori_fim_entry *after)
+{
+	char real[MAMORI_FIM_PATH_MAX];
+
+	if (st->yara == NULL || after == NULL || !S_ISREG(after->mode) ||
+	    (after->mode & 0111) == 0)
+		return;
+	if (action == MAMORI__FILE_EVENT__ACTION__PERMISSIONS) {
+		if (before != NULL && (before->mode & 0111) != 0)
+			return;         /* was executable: content unchanged */
+	} else if (action != MAMORI__FILE_EVENT__ACTION__CREATED &&
+	    action != MAMORI__FILE_EVENT__ACTION__MODIFIED &&
+	    action != MAMORI__FILE_EVENT__ACTION__RENAMED)
+		return;
+	if (fim_real(st, path, real, sizeof(real)) != 0)
+		return;
+	(void)mamori_agent_yara_submit(st->yara, real, path);
+}
+
 static int
 fim_emit(struct fim_state *st, Mamori__FileEvent__Action action,
     const char *path, const char *old_path,
@@ -330,6 +359,7 @@ fim_emit(struct fim_state *st, Mamori__FileEvent__Action action,
 	ev = NULL;
 	if (r != 0)
 		log_warn("files: event not spooled: %s", mamori_strerror(r));
+	fim_yara(st, action, path, before, after);
 out:
 	mamori_event_free(ev);
 	return r;
@@ -1355,6 +1385,7 @@ files_start(const struct mamori_source_ctx *ctx, void **state)
 	st->base = ctx->base;
 	st->emit = ctx->emit;
 	st->sink = ctx->sink;
+	st->yara = ctx->yara;
 	st->hash_max = opt != NULL && opt->file_hash_max != 0 ?
 	    opt->file_hash_max : MAMORI_FILE_HASH_MAX_DEFAULT;
 	if ((st->root = strdup(ctx->root != NULL ? ctx->root : "")) == NULL ||

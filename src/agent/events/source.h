@@ -42,6 +42,7 @@ struct mamori_source_options {
 };
 
 struct mamori_usbctl;
+struct mamori_agent_yara;
 
 struct mamori_source_ctx {
 	struct event_base *base;
@@ -52,6 +53,10 @@ struct mamori_source_ctx {
 	void *sink;
 	struct mamori_usbctl *usbctl;   /* USB device control (usbctl.h), or
 	                                 * NULL: the usb source only reports */
+	struct mamori_agent_yara *yara; /* the policy's YARA rules
+	                                 * (yara_policy.h): the file source has
+	                                 * new and changed executables scanned;
+	                                 * NULL: no scans */
 };
 
 struct mamori_event_source {

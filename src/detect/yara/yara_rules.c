@@ -184,6 +184,14 @@ int
 mamori_yara_compile(const struct mamori_yara_source *sources, size_t n,
     mamori_yara_rules_t **out, struct mamori_yara_messages *msgs)
 {
+	return mamori_yara_compile_ns(sources, NULL, n, out, msgs);
+}
+
+int
+mamori_yara_compile_ns(const struct mamori_yara_source *sources,
+    const char *const *ns, size_t n, mamori_yara_rules_t **out,
+    struct mamori_yara_messages *msgs)
+{
 	struct compile_ctx cc;
 	struct mamori_yara_rules *rs = NULL;
 	YR_COMPILER *compiler = NULL;
@@ -217,7 +225,8 @@ mamori_yara_compile(const struct mamori_yara_source *sources, size_t n,
 		if ((text = mamori_memdup_str(sources[i].len > 0 ?
 		    sources[i].text : "", sources[i].len)) == NULL)
 			goto out;
-		yr = yr_compiler_add_string(compiler, text, NULL);
+		yr = yr_compiler_add_string(compiler, text,
+		    ns != NULL ? ns[i] : NULL);
 		free(text);
 		text = NULL;
 		if (yr != 0) {

@@ -89,6 +89,16 @@ typedef struct mamori_yara_rules mamori_yara_rules_t;
 int mamori_yara_compile(const struct mamori_yara_source *sources, size_t n,
     mamori_yara_rules_t **out, struct mamori_yara_messages *msgs);
 
+/*
+ * As mamori_yara_compile, but sources[i] goes into the YARA namespace
+ * ns[i] (NULL, or ns NULL: libyara's "default"), so rules of the same name
+ * in different sources do not collide and a match tells its source by its
+ * namespace.  ns strings are borrowed for the call.
+ */
+int mamori_yara_compile_ns(const struct mamori_yara_source *sources,
+    const char *const *ns, size_t n, mamori_yara_rules_t **out,
+    struct mamori_yara_messages *msgs);
+
 /* Frees a rule set; accepts NULL. */
 void mamori_yara_rules_free(mamori_yara_rules_t *rules);
 

@@ -75,7 +75,7 @@ struct mamori_output_alert {
 	char *agent_id;
 	char *host;                 /* agent's hostname, "" when unknown */
 	char *rule;
-	char *source;               /* "sigma", "indicator" */
+	char *source;               /* "sigma", "indicator", "yara" */
 	char *json;
 	size_t json_len;
 };

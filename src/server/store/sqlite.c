@@ -1795,7 +1795,8 @@ sq_alert_raise(struct mamori_store *base, const struct mamori_alert_raise *a,
 	if (a->rule_key == NULL || a->rule_key[0] == '\0' ||
 	    strlen(a->rule_key) > MAMORI_ALERT_KEY_MAX ||
 	    (a->source != MAMORI_ALERT_SIGMA &&
-	    a->source != MAMORI_ALERT_INDICATOR) ||
+	    a->source != MAMORI_ALERT_INDICATOR &&
+	    a->source != MAMORI_ALERT_YARA) ||
 	    a->severity < MAMORI_SEVERITY_INFORMATIONAL ||
 	    a->severity > MAMORI_SEVERITY_CRITICAL ||
 	    a->time_ns > SQ_TIME_MAX || a->seq > SQ_TIME_MAX) {

@@ -316,6 +316,8 @@ mamori_alert_source_name(uint32_t source)
 		return "sigma";
 	case MAMORI_ALERT_INDICATOR:
 		return "indicator";
+	case MAMORI_ALERT_YARA:
+		return "yara";
 	default:
 		return "?";
 	}

@@ -224,6 +224,7 @@ int mamori_store_event_list(struct mamori_store *s,
 enum mamori_alert_source {
 	MAMORI_ALERT_SIGMA = 1,
 	MAMORI_ALERT_INDICATOR = 2,
+	MAMORI_ALERT_YARA = 3,         /* an agent's YaraEvent */
 };
 
 /* Severities share the Sigma levels' codes. */
