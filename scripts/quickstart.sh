@@ -70,7 +70,32 @@ echo
 "$bin/src/cli/mamori" --home "$home" agents
 echo
 "$bin/src/cli/mamori" --home "$home" inventory "$agent_id"
+
+# A fleet policy signed with the home's owner key: every agent ("*")
+# answers live queries from the server; no administrator keys yet, so no
+# task that reads content or changes anything can pass.
+if ! "$bin/src/cli/mamori" --home "$home" policy current >/dev/null 2>&1; then
+  cat >"$demo/policy.json" <<'JSON'
+{"version": 1, "observe_from_server": true, "quorum": {"collect": 1, "change": 1},
+ "admins": [],
+ "groups": [{"name": "everyone", "agents": ["*"], "accept": ["query"]}]}
+JSON
+  "$bin/src/cli/mamori" --home "$home" policy sign "$demo/policy.json" \
+    --out "$demo/policy.signed" >/dev/null
+  "$bin/src/cli/mamori" --home "$home" policy push "$demo/policy.signed"
+fi
+for _ in $(seq 100); do
+  "$bin/src/cli/mamori" --home "$home" policy current --json 2>/dev/null |
+    grep -q '"connected_current": 1' && break
+  sleep 0.1
+done
+echo
+echo "A live query to every agent:"
+"$bin/src/cli/mamori" --home "$home" query \
+  "SELECT name, version FROM deb_packages WHERE name LIKE 'openssl%'" --all
 echo
 echo "The server and the agent are still running."
 echo "Try:  $bin/src/cli/mamori --home $home inventory $agent_id --history"
+echo "      $bin/src/cli/mamori --home $home query \"SELECT * FROM listening_ports\" --all"
+echo "      $bin/src/cli/mamori --home $home events --type process --limit 20"
 echo "Stop: bash scripts/quickstart.sh stop"
