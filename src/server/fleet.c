@@ -68,6 +68,10 @@ struct fleet_task {
 	uint64_t created, not_after;
 	struct fleet_target *targets; /* sorted by id */
 	size_t n_targets, n_done;
+	/* An expired task's outcome, kept with it when it left memory, so
+	 * listing it needs none of its results read back. */
+	int counted;
+	size_t count_ok, count_failed;
 	struct fleet_waiter *waiter;
 };
 
@@ -238,9 +242,10 @@ out:
 /* ---- the store --------------------------------------------------------- */
 
 /* A task as stored: {"kind", "by", "task": hex of the SignedTask,
- * "targets": [ids]}. */
+ * "targets": [ids]}, and once it expired "counts": {"ok", "failed"}
+ * (final: the record is rewritten with them). */
 static int
-task_save(struct mamori_fleet *f, struct fleet_task *t)
+task_save(struct mamori_fleet *f, struct fleet_task *t, int final)
 {
 	struct mamori_object_rec o;
 	json_t *doc = NULL, *ids = NULL;
@@ -258,8 +263,25 @@ task_save(struct mamori_fleet *f, struct fleet_task *t)
 		    != 0)
 			goto out;
 	if ((doc = json_pack("{s:s, s:s, s:s, s:O}", "kind", t->kind, "by",
-	    t->by, "task", hex, "targets", ids)) == NULL ||
-	    (text = json_dumps(doc, JSON_COMPACT)) == NULL)
+	    t->by, "task", hex, "targets", ids)) == NULL)
+		goto out;
+	if (final) {
+		size_t ok = 0, failed = 0;
+
+		for (i = 0; i < t->n_targets; i++) {
+			if (t->targets[i].state != T_DONE)
+				continue;
+			if (t->targets[i].status ==
+			    MAMORI__TASK_RESULT__STATUS__OK)
+				ok++;
+			else
+				failed++;
+		}
+		if (json_object_set_new(doc, "counts", json_pack("{s:I, s:I}",
+		    "ok", (json_int_t)ok, "failed", (json_int_t)failed)) != 0)
+			goto out;
+	}
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.kind = FLEET_KIND_TASK;
@@ -268,7 +290,7 @@ task_save(struct mamori_fleet *f, struct fleet_task *t)
 	o.expires = t->not_after;
 	o.value = (const uint8_t *)text;
 	o.len = strlen(text);
-	r = mamori_store_object_put(f->srv->store, &o, 0, NULL);
+	r = mamori_store_object_put(f->srv->store, &o, final, NULL);
 out:
 	free(hex);
 	free(text);
@@ -283,7 +305,7 @@ task_parse(struct mamori_fleet *f, const struct mamori_object_rec *rec,
     struct mamori_agent_rec *all, size_t n_all, struct fleet_task **out)
 {
 	struct fleet_task *t = NULL;
-	json_t *doc = NULL, *ids, *v;
+	json_t *doc = NULL, *ids, *v, *counts;
 	const char *kind, *by, *hex;
 	char why[256];
 	size_t i, cap = 0, hl;
@@ -329,6 +351,18 @@ task_parse(struct mamori_fleet *f, const struct mamori_object_rec *rec,
 			goto out;
 	}
 	targets_settle(t);
+	if ((counts = json_object_get(doc, "counts")) != NULL) {
+		json_int_t ok = json_integer_value(json_object_get(counts, "ok"));
+		json_int_t failed = json_integer_value(json_object_get(counts,
+		    "failed"));
+
+		if (ok < 0 || failed < 0 || (size_t)ok + (size_t)failed >
+		    t->n_targets)
+			goto out;
+		t->counted = 1;
+		t->count_ok = (size_t)ok;
+		t->count_failed = (size_t)failed;
+	}
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -508,8 +542,16 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	while ((t = *p) != NULL) {
-		if (t->not_after + MAMORI_TASK_CLOCK_SKEW < now &&
+		if (t->not_after + MAMORI_FLEET_EXPIRE_GRACE < now &&
 		    t->waiter == NULL) {
+			int r;
+
+			/* Its outcome goes with it; no result can arrive now
+			 * (results for tasks not in memory are ignored). */
+			if ((r = task_save(f, t, 1)) != 0)
+				log_warn("fleet: cannot keep the outcome of task "
+				    "%s: %s; listing it will read its results",
+				    t->hex, mamori_strerror(r));
 			*p = t->next;
 			f->n_tasks--;
 			task_free(t);
@@ -754,6 +796,10 @@ task_summary(struct mamori_fleet *f, struct fleet_task *t, int per_agent)
 		else
 			failed++;
 	}
+	if (t->counted && t->n_done == 0) {
+		ok = t->count_ok;
+		failed = t->count_failed;
+	}
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I,"
 	    " s:I, s:I}", "id", t->hex, "kind", t->kind,
 	    "type", mamori_task_type_name((int)b->type) != NULL ?
@@ -962,7 +1008,7 @@ task_register(struct mamori_fleet *f, struct fleet_task *t, char *why,
 	mamori_hex(t->id, MAMORI_TASK_ID_LEN, t->hex);
 	t->created = mamori_now();
 	t->not_after = t->t->body->not_after;
-	if ((r = task_expand(f, t)) != 0 || (r = task_save(f, t)) != 0) {
+	if ((r = task_expand(f, t)) != 0 || (r = task_save(f, t, 0)) != 0) {
 		snprintf(why, whylen, "cannot keep the task: %s",
 		    mamori_strerror(r));
 		task_free(t);
@@ -1503,7 +1549,7 @@ struct list_ctx {
 /* A task from memory, or read back from the store when it expired. */
 static int
 list_task(struct list_ctx *l, const struct mamori_object_rec *rec,
-    struct fleet_task **out, int *owned)
+    struct fleet_task **out, int *owned, int need_results)
 {
 	struct fleet_task *t;
 	uint8_t id[MAMORI_TASK_ID_LEN];
@@ -1517,7 +1563,8 @@ list_task(struct list_ctx *l, const struct mamori_object_rec *rec,
 	}
 	if ((r = task_parse(l->f, rec, l->all, l->n_all, &t)) != 0)
 		return r;
-	if ((r = task_load_results(l->f, t)) != 0) {
+	if ((need_results || !t->counted) &&
+	    (r = task_load_results(l->f, t)) != 0) {
 		task_free(t);
 		return r;
 	}
@@ -1537,7 +1584,7 @@ hunt_list_cb(void *ctx, const struct mamori_object_rec *rec)
 	if (l->want != NULL && strncmp(rec->key, l->want,
 	    strlen(l->want)) != 0)
 		return 0;
-	if ((r = list_task(l, rec, &t, &owned)) != 0) {
+	if ((r = list_task(l, rec, &t, &owned, l->want != NULL)) != 0) {
 		log_error("fleet: stored task %s does not read back", rec->key);
 		return 0;
 	}

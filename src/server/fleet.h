@@ -29,7 +29,14 @@ struct mamori_fleet;
 #define MAMORI_FLEET_RESULT_KEEP (30 * 86400) /* seconds after the window */
 #define MAMORI_FLEET_WAIT_DEFAULT 10         /* seconds a query waits */
 #define MAMORI_FLEET_WAIT_MAX 3600
+#ifndef MAMORI_FLEET_SWEEP_SECONDS
 #define MAMORI_FLEET_SWEEP_SECONDS 60        /* drop expired tasks */
+#endif
+/* A task leaves memory this long after its window closes: agents accept
+ * a task up to MAMORI_TASK_CLOCK_SKEW late, so its result may come later. */
+#ifndef MAMORI_FLEET_EXPIRE_GRACE
+#define MAMORI_FLEET_EXPIRE_GRACE MAMORI_TASK_CLOCK_SKEW
+#endif
 #define MAMORI_FLEET_LIST_DEFAULT 100        /* hunts listed */
 
 /* Loads the policy and the valid tasks from the store. */
