@@ -35,6 +35,11 @@ int mamori_parse_duration(const char *s, uint64_t *seconds);
 int mamori_parse_hostport(const char *s, char *host, size_t hostlen,
     uint16_t *port);
 
+/* Length of the well-formed UTF-8 sequence at s (n >= 1 bytes left), or
+ * 0 when there is none there (RFC 3629: overlong forms, surrogates and
+ * code points past U+10FFFF are not UTF-8). */
+size_t mamori_utf8_seq(const unsigned char *s, size_t n);
+
 /* Seconds since the epoch. */
 uint64_t mamori_now(void);
 /* Milliseconds of a monotonic clock. */

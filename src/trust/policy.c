@@ -19,6 +19,7 @@
 #include "key.h"
 #include "task.h"
 #include "trust_internal.h"
+#include "util.h"
 #include "wire.h"
 
 static void
@@ -76,39 +77,12 @@ mamori_policy_yara_name_valid(const char *name)
 static int
 utf8_ok(const unsigned char *s, size_t n)
 {
-	size_t i = 0, k, len;
-	uint32_t cp;
+	size_t i = 0, k;
 
 	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1fu;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0fu;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07u;
-		} else
+		if ((k = mamori_utf8_seq(s + i, n - i)) == 0)
 			return 0;
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
-		    cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
-		    cp > 0x10ffff)))
-			return 0;
-		i += len;
+		i += k;
 	}
 	return 1;
 }

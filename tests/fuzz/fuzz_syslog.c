@@ -25,39 +25,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t
-utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Skips a header field (printable US-ASCII up to a space). */
 static size_t
 header_field(const uint8_t *m, size_t n, size_t i, size_t max)
@@ -119,7 +86,7 @@ check(const uint8_t *m, size_t n, size_t max_len)
 			}
 			if (m[i] < 0x20 || m[i] == 0x7f)
 				abort();
-			if ((k = utf8_ok(m + i, n - i)) == 0)
+			if ((k = mamori_utf8_seq(m + i, n - i)) == 0)
 				abort();
 			i += k;
 		}

@@ -214,6 +214,42 @@ test_formatting(void **state)
 	assert_true(mamori_now() > 1600000000ULL);
 }
 
+/* Each sequence with the length mamori_utf8_seq must give (0: invalid). */
+static void
+test_utf8_seq(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t n, want;
+	} cases[] = {
+		{"a", 1, 1},
+		{"\x7f", 1, 1},
+		{"\xc3\xa9", 2, 2},              /* U+00E9 */
+		{"\xe3\x81\x82", 3, 3},         /* U+3042 */
+		{"\xf0\x9f\x98\x80", 4, 4},    /* U+1F600 */
+		{"\xf4\x8f\xbf\xbf", 4, 4},    /* U+10FFFF, the last */
+		{"\xc0\xaf", 2, 0},              /* overlong '/' */
+		{"\xc1\xbf", 2, 0},
+		{"\xe0\x80\xaf", 3, 0},         /* overlong, 3 bytes */
+		{"\xf0\x80\x80\xaf", 4, 0},    /* overlong, 4 bytes */
+		{"\xed\xa0\x80", 3, 0},         /* surrogate U+D800 */
+		{"\xed\xbf\xbf", 3, 0},         /* surrogate U+DFFF */
+		{"\xf4\x90\x80\x80", 4, 0},    /* U+110000 */
+		{"\xf5\x80\x80\x80", 4, 0},
+		{"\x80", 1, 0},                   /* a lone continuation */
+		{"\xc3", 1, 0},                   /* cut short */
+		{"\xe3\x81", 2, 0},
+		{"\xc3\x41", 2, 0},              /* no continuation */
+		{"\xff", 1, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(mamori_utf8_seq((const unsigned char *)
+		    cases[i].bytes, cases[i].n), cases[i].want);
+}
+
 int
 main(void)
 {
@@ -224,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_parse_hostport),
 		cmocka_unit_test(test_formatting),
+		cmocka_unit_test(test_utf8_seq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -211,40 +211,6 @@ mamori_audit_value(const struct mamori_audit_field *f, struct mamori_buf *out)
 	return value_decode(f, 0, out);
 }
 
-/* Length of the valid UTF-8 sequence at s (left bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t left)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 void
 mamori_audit_text_fix(char *s, size_t len)
 {
@@ -252,7 +218,7 @@ mamori_audit_text_fix(char *s, size_t len)
 	size_t i, n;
 
 	for (i = 0; i < len; i += n) {
-		if ((n = utf8_seq(u + i, len - i)) == 0) {
+		if ((n = mamori_utf8_seq(u + i, len - i)) == 0) {
 			s[i] = '?';
 			n = 1;
 		}

@@ -81,40 +81,6 @@ mamori_task__output_max(const struct mamori_task_env *env)
 	return env->output_max;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
 void
 mamori_task__text_fix(char *text)
 {
@@ -122,7 +88,7 @@ mamori_task__text_fix(char *text)
 	size_t n = strlen(text), i = 0, k;
 
 	while (i < n) {
-		if ((k = utf8_len(s + i, n - i)) == 0) {
+		if ((k = mamori_utf8_seq(s + i, n - i)) == 0) {
 			s[i++] = '?';
 			continue;
 		}

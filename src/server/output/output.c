@@ -79,36 +79,6 @@ static const char *const common_keys[] = {
 
 /* ---- the shared alert ---------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1fu;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0fu;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* A copy of s ("" for NULL) with each byte that is not UTF-8 replaced by
  * '?': JSON (and a SIEM) takes only text. */
 static char *
@@ -121,7 +91,7 @@ dup_text(const char *s)
 	if ((out = mamori_memdup_str(p, n)) == NULL)
 		return NULL;
 	while (i < n) {
-		if ((k = utf8_len(p + i, n - i)) == 0) {
+		if ((k = mamori_utf8_seq(p + i, n - i)) == 0) {
 			out[i++] = '?';
 			continue;
 		}

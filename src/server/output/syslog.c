@@ -93,41 +93,6 @@ put_header_field(struct mamori_buf *b, const char *s, size_t max)
 	return r;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t
-utf8_seq(const uint8_t *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* An SD-PARAM value (section 6.3.3): '"', '\' and ']' escaped; control
  * characters and bytes that are not UTF-8 replaced by '?'. */
 static int
@@ -147,7 +112,7 @@ put_param_value(struct mamori_buf *b, const char *value)
 		} else if (c < 0x20 || c == 0x7f) {
 			r = mamori_buf_put_u8(b, '?');
 			i++;
-		} else if ((k = utf8_seq(s + i, n - i)) == 0) {
+		} else if ((k = mamori_utf8_seq(s + i, n - i)) == 0) {
 			r = mamori_buf_put_u8(b, '?');
 			i++;
 		} else {
