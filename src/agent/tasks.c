@@ -332,6 +332,27 @@ status_word(int status)
 	}
 }
 
+/* A finished job, on the loop: its TASK_FINISHED event, a log line, and
+ * its result to the server (or held).  Takes j. */
+static void
+job_finished(struct mamori_agent_tasks *t, struct job *j)
+{
+	char safe[2 * TASKS_MESSAGE_MAX];
+
+	trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_FINISHED, j->task,
+	    j->hex, j->type, NULL, j->message, status_word(j->status));
+	/* The message may quote the host (a command line, an SQL error). */
+	log_info("task %s (%s) finished: %s%s%s", j->hex,
+	    mamori_task_type_name(j->type), status_word(j->status),
+	    j->message[0] != '\0' ? ": " : "",
+	    mamori_log_safe(j->message, safe, sizeof(safe)));
+	if (j->result == NULL) {
+		job_free(j);
+		return;
+	}
+	deliver_result(t, j);
+}
+
 /* On the loop: finished jobs go out, each with its TASK_FINISHED event. */
 static void
 on_notify(evutil_socket_t fd, short what, void *arg)
@@ -354,17 +375,7 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 	}
 	while ((j = rev) != NULL) {
 		rev = j->next;
-		trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_FINISHED,
-		    j->task, j->hex, j->type, NULL, j->message,
-		    status_word(j->status));
-		log_info("task %s (%s) finished: %s%s%s", j->hex,
-		    mamori_task_type_name(j->type), status_word(j->status),
-		    j->message[0] != '\0' ? ": " : "", j->message);
-		if (j->result == NULL) {
-			job_free(j);
-			continue;
-		}
-		deliver_result(t, j);
+		job_finished(t, j);
 	}
 }
 
@@ -466,7 +477,8 @@ mamori_agent_tasks_policy(struct mamori_agent_tasks *t,
 	if (mamori_policy_verify(pu->signed_policy.data, pu->signed_policy.len,
 	    t->cfg.owner_fp, mamori_agent_tasks_policy_version(t), &p,
 	    &d) != 0) {
-		log_warn("tasks: policy refused: %s", d.detail);
+		log_warn("tasks: policy refused: %s", mamori_log_safe(d.detail,
+		    msg, sizeof(msg)));
 		mamori_strlcpy(t->refused, d.detail, sizeof(t->refused));
 		trust_event(t, MAMORI__TRUST_EVENT__ACTION__POLICY_REFUSED,
 		    NULL, NULL, 0, mamori_decision_name(d.reason), d.detail,
@@ -551,12 +563,7 @@ run_device(struct mamori_agent_tasks *t, struct mamori_task *task,
 	j->result_len = mamori__task_result__pack(&res, j->result);
 	j->task = task;
 	task = NULL;
-	trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_FINISHED, j->task,
-	    j->hex, j->type, NULL, j->message, status_word(j->status));
-	log_info("task %s (%s) finished: %s%s%s", j->hex,
-	    mamori_task_type_name(j->type), status_word(j->status),
-	    j->message[0] != '\0' ? ": " : "", j->message);
-	deliver_result(t, j);
+	job_finished(t, j);
 out:
 	if (res.message != NULL && res.message[0] != '\0')
 		free(res.message);
@@ -593,6 +600,7 @@ mamori_agent_tasks_deliver(struct mamori_agent_tasks *t,
 	struct job *j;
 	uint8_t id[MAMORI_TASK_ID_LEN];
 	char hex[2 * MAMORI_TASK_ID_LEN + 1];
+	char safe[2 * MAMORI_DECISION_DETAIL_MAX];
 	int have_id, type, r;
 
 	peek_task(td->signed_task.data, td->signed_task.len, id, &have_id,
@@ -604,7 +612,8 @@ mamori_agent_tasks_deliver(struct mamori_agent_tasks *t,
 	    t->seen, td->signed_task.data, td->signed_task.len, &task, &d);
 	if (r != 0) {
 		log_warn("task %s refused: %s (%s)", hex[0] != '\0' ? hex :
-		    "(undecodable)", d.detail, mamori_decision_name(d.reason));
+		    "(undecodable)", mamori_log_safe(d.detail, safe,
+		    sizeof(safe)), mamori_decision_name(d.reason));
 		trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_REFUSED, NULL,
 		    hex, type, mamori_decision_name(d.reason), d.detail, NULL);
 		/* A replayed id is not answered: the answer went out when it
@@ -616,7 +625,8 @@ mamori_agent_tasks_deliver(struct mamori_agent_tasks *t,
 		return;
 	}
 	log_info("task %s (%s) accepted from %s", hex,
-	    mamori_task_type_name(type), task->body->created_by);
+	    mamori_task_type_name(type), mamori_log_safe(
+	    task->body->created_by, safe, sizeof(safe)));
 	trust_event(t, MAMORI__TRUST_EVENT__ACTION__TASK_ACCEPTED, task, hex,
 	    type, mamori_decision_name(MAMORI_DECISION_ACCEPTED), d.detail,
 	    NULL);
